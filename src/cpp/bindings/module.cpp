@@ -1,0 +1,155 @@
+// l1emu._core: the C++ kernels' Python face. Batch calls release the GIL.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "../fixed/fixed.h"
+#include "../graph/model.h"
+#include "../layers/activation.h"
+#include "../layers/dense.h"
+#include "../layers/norm.h"
+
+namespace py = pybind11;
+using namespace l1emu;
+using fixed::Spec;
+using layers::TensorInfo;
+
+namespace {
+
+using I64Array = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+using F64Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+std::vector<int64_t> to_vec(const I64Array &a) { return std::vector<int64_t>(a.data(), a.data() + a.size()); }
+
+TensorInfo info(const graph::Model &m, int id) { return m.tensor(id); }
+
+py::array_t<int64_t> quantize_doubles(const F64Array &x, const std::string &spec) {
+    const Spec s = fixed::parse_spec(spec);
+    py::array_t<int64_t> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+    const double *src = x.data();
+    int64_t *dst = out.mutable_data();
+    const size_t n = size_t(x.size());
+    {
+        py::gil_scoped_release release;
+        for (size_t i = 0; i < n; ++i) dst[i] = fixed::from_double(src[i], s);
+    }
+    return out;
+}
+
+py::array_t<double> codes_to_doubles(const I64Array &c, const std::string &spec) {
+    const Spec s = fixed::parse_spec(spec);
+    py::array_t<double> out(std::vector<py::ssize_t>(c.shape(), c.shape() + c.ndim()));
+    const int64_t *src = c.data();
+    double *dst = out.mutable_data();
+    for (py::ssize_t i = 0; i < c.size(); ++i) dst[i] = fixed::to_double(src[i], s);
+    return out;
+}
+
+std::vector<py::array_t<int64_t>> run(const graph::Model &m, const F64Array &x, int threads, bool all_tensors) {
+    const size_t n_in = m.tensor(0).size;
+    if (x.ndim() != 2 || size_t(x.shape(1)) != n_in)
+        throw std::invalid_argument("expected inputs of shape (n_events, " + std::to_string(n_in) + ")");
+    const size_t n = size_t(x.shape(0));
+    std::vector<int> ids = m.outputs();
+    if (all_tensors) {
+        ids.clear();
+        for (size_t i = 0; i < m.n_tensors(); ++i) ids.push_back(int(i));
+    }
+    std::vector<py::array_t<int64_t>> outs;
+    std::vector<int64_t *> ptrs;
+    for (int id : ids) {
+        outs.emplace_back(std::vector<py::ssize_t>{py::ssize_t(n), py::ssize_t(m.tensor(id).size)});
+        ptrs.push_back(outs.back().mutable_data());
+    }
+    {
+        py::gil_scoped_release release;
+        m.run(x.data(), n, ptrs, threads, all_tensors);
+    }
+    return outs;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, mod) {
+    mod.doc() = "l1emu C++ core: runtime-typed ap_fixed arithmetic and hls4ml layer kernels";
+
+    py::class_<Spec>(mod, "Spec")
+        .def(py::init([](const std::string &text) { return fixed::parse_spec(text); }), py::arg("text"))
+        .def_readonly("width", &Spec::width)
+        .def_readonly("integer", &Spec::integer)
+        .def_readonly("is_signed", &Spec::is_signed)
+        .def_property_readonly("frac", &Spec::frac)
+        .def_property_readonly("quantization", [](const Spec &s) { return fixed::qmode_name(s.q); })
+        .def_property_readonly("overflow", [](const Spec &s) { return fixed::omode_name(s.o); })
+        .def("__eq__", [](const Spec &a, const Spec &b) { return a == b; })
+        .def("__str__", &fixed::spec_name)
+        .def("__repr__", [](const Spec &s) { return "Spec('" + fixed::spec_name(s) + "')"; });
+
+    mod.def("quantize", &quantize_doubles, py::arg("x"), py::arg("spec"),
+            "Codes of float64 values assigned to the given type (ap_fixed's double constructor).");
+    mod.def("to_double", &codes_to_doubles, py::arg("codes"), py::arg("spec"),
+            "float64 values of codes (ap_fixed's to_double).");
+
+    py::class_<graph::Model>(mod, "Model")
+        .def(py::init([](size_t n_inputs, const std::string &spec) {
+                 return new graph::Model(n_inputs, fixed::parse_spec(spec));
+             }),
+             py::arg("n_inputs"), py::arg("input_spec"))
+        .def(
+            "add_dense",
+            [](graph::Model &m, const std::string &name, int input, const I64Array &w, const std::string &w_spec,
+               const I64Array &b, const std::string &b_spec, const std::string &accum, const std::string &out_spec,
+               size_t n_out, const py::array_t<int32_t, py::array::c_style | py::array::forcecast> &order) {
+                std::vector<int32_t> ord(order.data(), order.data() + order.size());
+                m.add(std::make_unique<layers::Dense>(name, input, info(m, input), to_vec(w), fixed::parse_spec(w_spec),
+                                                      to_vec(b), fixed::parse_spec(b_spec), fixed::parse_spec(accum),
+                                                      TensorInfo{n_out, fixed::parse_spec(out_spec)}, std::move(ord)));
+            },
+            py::arg("name"), py::arg("input"), py::arg("weights"), py::arg("weight_spec"), py::arg("bias"),
+            py::arg("bias_spec"), py::arg("accum_spec"), py::arg("out_spec"), py::arg("n_out"), py::arg("order"))
+        .def(
+            "add_batchnorm",
+            [](graph::Model &m, const std::string &name, int input, const I64Array &scale, const std::string &scale_spec,
+               const I64Array &bias, const std::string &bias_spec, const std::string &out_spec) {
+                const TensorInfo in = info(m, input);
+                m.add(std::make_unique<layers::BatchNorm>(name, input, in, to_vec(scale), fixed::parse_spec(scale_spec),
+                                                          to_vec(bias), fixed::parse_spec(bias_spec),
+                                                          TensorInfo{in.size, fixed::parse_spec(out_spec)}));
+            },
+            py::arg("name"), py::arg("input"), py::arg("scale"), py::arg("scale_spec"), py::arg("bias"),
+            py::arg("bias_spec"), py::arg("out_spec"))
+        .def(
+            "add_activation",
+            [](graph::Model &m, const std::string &name, int input, const std::string &fn, const std::string &out_spec) {
+                layers::Activation::Fn f;
+                if (fn == "linear")
+                    f = layers::Activation::Fn::Linear;
+                else if (fn == "relu")
+                    f = layers::Activation::Fn::ReLU;
+                else
+                    throw std::invalid_argument("activation '" + name + "': unsupported function '" + fn + "'");
+                const TensorInfo in = info(m, input);
+                m.add(std::make_unique<layers::Activation>(name, input, in, f,
+                                                           TensorInfo{in.size, fixed::parse_spec(out_spec)}));
+            },
+            py::arg("name"), py::arg("input"), py::arg("fn"), py::arg("out_spec"))
+        .def("set_outputs", &graph::Model::set_outputs, py::arg("tensor_ids"))
+        .def_property_readonly("outputs", &graph::Model::outputs)
+        .def_property_readonly("n_tensors", &graph::Model::n_tensors)
+        .def("tensor_size", [](const graph::Model &m, int id) { return m.tensor(id).size; })
+        .def("tensor_spec", [](const graph::Model &m, int id) { return m.tensor(id).spec; })
+        .def("layer_ops", [](const graph::Model &m) {
+            std::vector<size_t> ops;
+            for (auto &l : m.layers()) ops.push_back(l->ops());
+            return ops;
+        })
+        .def(
+            "run", [](const graph::Model &m, const F64Array &x, int threads) { return run(m, x, threads, false); },
+            py::arg("x"), py::arg("threads") = 0)
+        .def(
+            "run_all", [](const graph::Model &m, const F64Array &x, int threads) { return run(m, x, threads, true); },
+            py::arg("x"), py::arg("threads") = 0);
+}

@@ -1,0 +1,63 @@
+// Runtime-typed fixed point with the semantics of Xilinx ap_fixed (ap_fixed_base.h as shipped by hls4ml).
+// A value is an integer code; its type (Spec) is chosen at run time. Every operation is exact on codes:
+// products and sums are formed in __int128 and only `quantize` loses information, exactly where an
+// ap_fixed assignment would. Knows nothing of layers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace l1emu::fixed {
+
+using i128 = __int128;
+
+enum class QMode : uint8_t { TRN, TRN_ZERO, RND, RND_ZERO, RND_MIN_INF, RND_INF, RND_CONV };
+enum class OMode : uint8_t { WRAP, SAT, SAT_ZERO, SAT_SYM };
+
+struct Spec {
+    int width = 16;    // total bits, 1..64
+    int integer = 6;   // integer bits incl. sign; may be negative or exceed width
+    bool is_signed = true;
+    QMode q = QMode::TRN;
+    OMode o = OMode::WRAP;
+
+    int frac() const { return width - integer; }
+    i128 max_code() const;
+    i128 min_code() const;
+    bool operator==(const Spec &b) const {
+        return width == b.width && integer == b.integer && is_signed == b.is_signed && q == b.q && o == b.o;
+    }
+    bool operator!=(const Spec &b) const { return !(*this == b); }
+};
+
+// Codes are stored in int64: signed types sign-extended, unsigned types zero-extended (an unsigned 64-bit
+// code keeps its bit pattern). `value_of` gives the code as the integer it stands for.
+inline i128 value_of(int64_t code, const Spec &s) { return s.is_signed ? i128(code) : i128(uint64_t(code)); }
+
+// Assign the exact value v * 2^-src_frac to a variable of type s: quantization then overflow, as
+// ap_fixed_base::operator= does. Any src_frac (shifts beyond 128 bits are handled).
+int64_t quantize(i128 v, int src_frac, const Spec &s);
+
+// ap_fixed_base(double): NaN/inf follow ap_fixed's bit manipulation (callers refuse them earlier).
+int64_t from_double(double d, const Spec &s);
+
+// ap_fixed_base::to_double(): exact value rounded to nearest even.
+double to_double(int64_t code, const Spec &s);
+
+// Parse hls4ml / Vivado precision strings: fixed<16,6,RND,SAT,0>, ufixed<8,0>, ap_fixed<16,6,AP_RND,AP_SAT>,
+// ap_ufixed<..>, ap_int<8>, ap_uint<1>, int<8>, uint<1>. Throws std::invalid_argument naming the problem.
+Spec parse_spec(const std::string &text);
+
+// Canonical hls4ml-style name, e.g. "fixed<16,6,RND,SAT>" (modes omitted when TRN/WRAP).
+std::string spec_name(const Spec &s);
+
+const char *qmode_name(QMode q);
+const char *omode_name(OMode o);
+
+// The low `width` bits of x as a code of type s: AP_WRAP without quantization.
+int64_t wrap_bits(uint64_t x, const Spec &s);
+
+// Number of significant bits of |v| (0 for v == 0).
+int bit_length(i128 v);
+
+}  // namespace l1emu::fixed

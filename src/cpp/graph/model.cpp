@@ -1,0 +1,84 @@
+#include "model.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+namespace l1emu::graph {
+
+namespace {
+constexpr size_t kBlock = 512;  // events per block: buffers stay in cache, threads get many blocks
+}
+
+Model::Model(size_t n_inputs, fixed::Spec input_spec) { tensors_.push_back(TensorInfo{n_inputs, input_spec}); }
+
+void Model::add(std::unique_ptr<Layer> layer) {
+    for (int id : layer->inputs)
+        if (id < 0 || size_t(id) >= tensors_.size())
+            throw std::invalid_argument("layer '" + layer->name + "' reads tensor " + std::to_string(id) +
+                                        " which does not exist yet");
+    tensors_.push_back(layer->out);
+    layers_.push_back(std::move(layer));
+    outputs_ = {int(tensors_.size()) - 1};
+}
+
+void Model::set_outputs(std::vector<int> ids) {
+    for (int id : ids)
+        if (id < 0 || size_t(id) >= tensors_.size()) throw std::invalid_argument("output tensor id out of range");
+    outputs_ = std::move(ids);
+}
+
+const TensorInfo &Model::tensor(int id) const {
+    if (id < 0 || size_t(id) >= tensors_.size()) throw std::out_of_range("tensor id out of range");
+    return tensors_[size_t(id)];
+}
+
+void Model::run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf) const {
+    const TensorInfo &in = tensors_[0];
+    int64_t *q = buf[0].data();
+    for (size_t k = 0, total = n * in.size; k < total; ++k) q[k] = fixed::from_double(x[k], in.spec);
+    std::vector<const int64_t *> ins;
+    for (size_t l = 0; l < layers_.size(); ++l) {
+        ins.clear();
+        for (int id : layers_[l]->inputs) ins.push_back(buf[size_t(id)].data());
+        layers_[l]->forward(ins.data(), buf[l + 1].data(), n);
+    }
+}
+
+void Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const {
+    const std::vector<int> ids = [&] {
+        if (!all_tensors) return outputs_;
+        std::vector<int> all(tensors_.size());
+        for (size_t i = 0; i < all.size(); ++i) all[i] = int(i);
+        return all;
+    }();
+    if (outs.size() != ids.size()) throw std::invalid_argument("wrong number of output buffers");
+    const size_t n_blocks = (n + kBlock - 1) / kBlock;
+    // threads <= 0: one per hardware thread.
+    const size_t want = threads > 0 ? size_t(threads) : std::max(1u, std::thread::hardware_concurrency());
+    const size_t n_threads = std::max<size_t>(1, std::min(want, n_blocks));
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+        std::vector<std::vector<int64_t>> buf(tensors_.size());
+        for (size_t t = 0; t < tensors_.size(); ++t) buf[t].resize(kBlock * tensors_[t].size);
+        for (size_t b; (b = next.fetch_add(1)) < n_blocks;) {
+            const size_t start = b * kBlock, m = std::min(kBlock, n - start);
+            run_block(x + start * tensors_[0].size, m, buf);
+            for (size_t k = 0; k < ids.size(); ++k) {
+                const size_t size = tensors_[size_t(ids[k])].size;
+                std::memcpy(outs[k] + start * size, buf[size_t(ids[k])].data(), m * size * sizeof(int64_t));
+            }
+        }
+    };
+    if (n_threads == 1) {
+        worker();
+        return;
+    }
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < n_threads; ++t) pool.emplace_back(worker);
+    for (auto &th : pool) th.join();
+}
+
+}  // namespace l1emu::graph

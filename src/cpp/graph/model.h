@@ -1,0 +1,39 @@
+// A model is an ordered graph of layers over tensors of integer codes. Tensor 0 is the model input
+// (doubles quantized to the input type exactly as hls4ml's bridge does); tensor k is layer k-1's output.
+// Evaluation is batched: blocks of events go through the graph layer by layer, blocks spread over threads.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "../layers/layer.h"
+
+namespace l1emu::graph {
+
+using layers::Layer;
+using layers::TensorInfo;
+
+class Model {
+   public:
+    Model(size_t n_inputs, fixed::Spec input_spec);
+
+    void add(std::unique_ptr<Layer> layer);
+    void set_outputs(std::vector<int> tensor_ids);
+
+    const TensorInfo &tensor(int id) const;
+    size_t n_tensors() const { return layers_.size() + 1; }
+    const std::vector<int> &outputs() const { return outputs_; }
+    const std::vector<std::unique_ptr<Layer>> &layers() const { return layers_; }
+
+    // x: [n x n_inputs] doubles. outs[k]: [n x size] codes of output k (or of every tensor if all_tensors).
+    void run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const;
+
+   private:
+    void run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf) const;
+
+    std::vector<TensorInfo> tensors_;
+    std::vector<std::unique_ptr<Layer>> layers_;
+    std::vector<int> outputs_;
+};
+
+}  // namespace l1emu::graph

@@ -1,0 +1,106 @@
+#include "dense.h"
+
+#include <numeric>
+#include <stdexcept>
+
+namespace l1emu::layers {
+
+using fixed::i128;
+using fixed::quantize;
+using fixed::value_of;
+
+Dense::Dense(std::string name, int input, TensorInfo in, std::vector<int64_t> weights, Spec w_spec,
+             std::vector<int64_t> bias, Spec b_spec, Spec accum, TensorInfo out, std::vector<int32_t> order)
+    : Layer(std::move(name), "Dense", {input}, out),
+      in_(in),
+      n_in_(in.size),
+      w_(std::move(weights)),
+      w_spec_(w_spec),
+      accum_(accum),
+      order_(std::move(order)) {
+    const size_t n_out = out.size;
+    if (w_.size() != n_in_ * n_out)
+        throw std::invalid_argument("Dense '" + this->name + "': weights have " + std::to_string(w_.size()) +
+                                    " values, expected n_in*n_out = " + std::to_string(n_in_ * n_out));
+    if (bias.size() != n_out)
+        throw std::invalid_argument("Dense '" + this->name + "': bias has " + std::to_string(bias.size()) +
+                                    " values, expected " + std::to_string(n_out));
+    if (in.spec.width + w_spec.width > 120 || accum.width > 64)
+        throw std::invalid_argument("Dense '" + this->name + "': data and weight widths too large for exact products");
+    if (order_.empty()) {
+        order_.resize(n_out * n_in_);
+        for (size_t j = 0; j < n_out; ++j) std::iota(order_.begin() + j * n_in_, order_.begin() + (j + 1) * n_in_, 0);
+    }
+    if (order_.size() != n_out * n_in_)
+        throw std::invalid_argument("Dense '" + this->name + "': accumulation order has the wrong size");
+    for (auto i : order_)
+        if (i < 0 || size_t(i) >= n_in_) throw std::invalid_argument("Dense '" + this->name + "': order index out of range");
+    bias_acc_.resize(n_out);
+    for (size_t j = 0; j < n_out; ++j) bias_acc_[j] = quantize(value_of(bias[j], b_spec), b_spec.frac(), accum_);
+    prod_frac_ = in.spec.frac() + w_spec.frac();
+    const int up = accum_.frac() - prod_frac_;
+    exact_products_ = up >= 0 && up < 64;
+    if (exact_products_) {
+        w_shifted_.resize(w_.size());
+        for (size_t k = 0; k < w_.size(); ++k) w_shifted_[k] = uint64_t(int64_t(value_of(w_[k], w_spec_))) << up;
+    }
+}
+
+void Dense::forward(const int64_t *const *in, int64_t *out, size_t n) const {
+    // With a wrapping accumulator the sum is modular, so the kernel's loop order cannot change the result.
+    if (accum_.o == fixed::OMode::WRAP)
+        forward_wrap(in[0], out, n);
+    else
+        forward_ordered(in[0], out, n);
+}
+
+void Dense::forward_wrap(const int64_t *x, int64_t *y, size_t n) const {
+    const size_t n_out = out.size;
+    std::vector<uint64_t> acc(n_out);
+    for (size_t e = 0; e < n; ++e) {
+        const int64_t *xe = x + e * n_in_;
+        for (size_t j = 0; j < n_out; ++j) acc[j] = uint64_t(bias_acc_[j]);
+        for (size_t i = 0; i < n_in_; ++i) {
+            const int64_t xi = xe[i];
+            if (xi == 0) continue;
+            if (exact_products_) {
+                const uint64_t ux = uint64_t(int64_t(value_of(xi, in_.spec)));
+                const uint64_t *w = &w_shifted_[i * n_out];
+                for (size_t j = 0; j < n_out; ++j) acc[j] += ux * w[j];
+            } else {
+                const i128 xv = value_of(xi, in_.spec);
+                const int64_t *w = &w_[i * n_out];
+                for (size_t j = 0; j < n_out; ++j)
+                    if (w[j]) acc[j] += uint64_t(quantize(xv * value_of(w[j], w_spec_), prod_frac_, accum_));
+            }
+        }
+        int64_t *ye = y + e * n_out;
+        for (size_t j = 0; j < n_out; ++j) {
+            const int64_t a = fixed::wrap_bits(acc[j], accum_);
+            ye[j] = quantize(value_of(a, accum_), accum_.frac(), out.spec);
+        }
+    }
+}
+
+void Dense::forward_ordered(const int64_t *x, int64_t *y, size_t n) const {
+    const size_t n_out = out.size;
+    const int fa = accum_.frac();
+    for (size_t e = 0; e < n; ++e) {
+        const int64_t *xe = x + e * n_in_;
+        int64_t *ye = y + e * n_out;
+        for (size_t j = 0; j < n_out; ++j) {
+            int64_t acc = bias_acc_[j];
+            const int32_t *ord = &order_[j * n_in_];
+            for (size_t k = 0; k < n_in_; ++k) {
+                const size_t i = size_t(ord[k]);
+                const int64_t w = w_[i * n_out + j];
+                if (w == 0 || xe[i] == 0) continue;  // adding an exact zero leaves accum_t unchanged
+                const int64_t p = quantize(value_of(xe[i], in_.spec) * value_of(w, w_spec_), prod_frac_, accum_);
+                acc = quantize(value_of(acc, accum_) + value_of(p, accum_), fa, accum_);
+            }
+            ye[j] = quantize(value_of(acc, accum_), fa, out.spec);
+        }
+    }
+}
+
+}  // namespace l1emu::layers

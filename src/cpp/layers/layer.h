@@ -1,0 +1,37 @@
+// Base of every emulated layer. A layer maps blocks of events, stored event-major as int64 codes
+// ([n_events x size] per tensor), to one output tensor of a fixed type. Mirrors one nnet_utils function.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../fixed/fixed.h"
+
+namespace l1emu::layers {
+
+using fixed::Spec;
+
+struct TensorInfo {
+    size_t size = 0;  // values per event
+    Spec spec;
+};
+
+class Layer {
+   public:
+    Layer(std::string name, std::string kind, std::vector<int> inputs, TensorInfo out)
+        : name(std::move(name)), kind(std::move(kind)), inputs(std::move(inputs)), out(out) {}
+    virtual ~Layer() = default;
+
+    // in[k] points at input tensor k (inputs[k]) for the same n events; out has n * out.size codes.
+    virtual void forward(const int64_t *const *in, int64_t *out, size_t n) const = 0;
+    // Multiply-accumulates per event (for summary and counters).
+    virtual size_t ops() const { return 0; }
+
+    const std::string name, kind;
+    const std::vector<int> inputs;  // tensor ids: 0 is the model input, k the output of layer k-1
+    const TensorInfo out;
+};
+
+}  // namespace l1emu::layers

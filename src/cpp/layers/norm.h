@@ -1,0 +1,22 @@
+// nnet_batchnorm.h normalize(): res = (res_t)(data * scale[c] + bias[c]), the product and the sum exact
+// (ap_fixed's full-precision operator types), c = i % n_filt (n_filt = -1: one scale per input).
+#pragma once
+
+#include "layer.h"
+
+namespace l1emu::layers {
+
+class BatchNorm : public Layer {
+   public:
+    BatchNorm(std::string name, int input, TensorInfo in, std::vector<int64_t> scale, Spec scale_spec,
+              std::vector<int64_t> bias, Spec bias_spec, TensorInfo out);
+    void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    size_t ops() const override { return out.size; }
+
+   private:
+    TensorInfo in_;
+    std::vector<int64_t> scale_, bias_;
+    Spec scale_spec_, bias_spec_;
+};
+
+}  // namespace l1emu::layers

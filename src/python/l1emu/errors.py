@@ -1,0 +1,13 @@
+"""Exceptions raised by l1emu: one clear error naming what is wrong."""
+
+
+class L1emuError(ValueError):
+    """Base class of l1emu's errors."""
+
+
+class UnsupportedLayerError(L1emuError, NotImplementedError):
+    """A layer (named, with its class) that l1emu cannot emulate bit-exactly."""
+
+
+class ModelFileError(L1emuError):
+    """A model file that is corrupt, truncated, foreign or of an unknown version."""

@@ -1,0 +1,1 @@
+"""Importers turn a trained, converted model into l1emu's model graph (see model_file)."""
