@@ -96,6 +96,10 @@ class Emulator:
                 for t, (name, o) in enumerate(zip(self._names, outs))}
 
     # -- description ------------------------------------------------------------------------------
+    @property
+    def input_precision(self):
+        return self._specs[0]
+
     def output_precisions(self):
         return [self._specs[t] for t in self.graph["outputs"]]
 

@@ -1,0 +1,7 @@
+"""Reference firmware: the bundled reference networks (QKeras/Keras builders) and hls4ml C simulation
+of them, compiled once per generated-source content and cached. Needs the 'hls4ml' extra."""
+
+from .csim import convert
+from .models import autoencoder, jet_tagger
+
+__all__ = ["autoencoder", "convert", "jet_tagger"]

@@ -1,0 +1,48 @@
+"""hls4ml conversion + C simulation with a content-addressed cache of compiled libraries."""
+
+import ctypes
+import glob
+import hashlib
+import os
+import shutil
+
+
+def default_cache():
+    return os.environ.get("L1EMU_CACHE", os.path.join(os.getcwd(), ".l1emu-cache"))
+
+
+def _firmware_hash(output_dir):
+    h = hashlib.sha256()
+    files = sorted(glob.glob(os.path.join(output_dir, "firmware", "**", "*"), recursive=True))
+    files.append(os.path.join(output_dir, "myproject_bridge.cpp"))  # build_lib.sh carries a random stamp
+    for path in files:
+        if os.path.isfile(path) and not path.endswith(".so"):
+            h.update(os.path.relpath(path, output_dir).encode())
+            with open(path, "rb") as f:
+                h.update(f.read())
+    return h.hexdigest()[:20]
+
+
+def convert(keras_model, name, hls_config=None, backend="Vitis", io_type="io_parallel", cache=None, **kwargs):
+    """Convert with hls4ml and compile its C simulation, or load the library compiled earlier from the
+    same generated sources. Returns the hls4ml ModelGraph, ready for predict/trace."""
+    import hls4ml
+
+    cache = cache or default_cache()
+    output_dir = os.path.join(cache, "projects", name)
+    if hls_config is None:
+        hls_config = hls4ml.utils.config_from_keras_model(keras_model, granularity="name", backend=backend)
+    hls_model = hls4ml.converters.convert_from_keras_model(
+        keras_model, hls_config=hls_config, backend=backend, io_type=io_type, output_dir=output_dir, **kwargs)
+    hls_model.write()
+    lib = os.path.join(cache, "libs", f"{name}-{_firmware_hash(output_dir)}.so")
+    if not os.path.exists(lib):
+        hls_model.compile()
+        built = glob.glob(os.path.join(output_dir, "firmware", "*.so"))
+        os.makedirs(os.path.dirname(lib), exist_ok=True)
+        shutil.copy(max(built, key=os.path.getmtime), lib + ".tmp")
+        os.replace(lib + ".tmp", lib)
+    else:
+        # The weights are read at run time from the project's weights/*.txt, which write() just produced.
+        hls_model._top_function_lib = ctypes.cdll.LoadLibrary(lib)
+    return hls_model

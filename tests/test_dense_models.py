@@ -1,0 +1,158 @@
+"""Bit-exactness of dense networks against hls4ml's C simulation: every raw output code of every event,
+for each reference model under each configuration."""
+
+import numpy as np
+import pytest
+
+hls4ml = pytest.importorskip("hls4ml")
+
+import l1emu  # noqa: E402
+
+from l1emu import reference as ref  # noqa: E402
+
+from . import reference  # noqa: E402
+
+N_RANDOM = 100_000
+
+
+def _dense_names(model):
+    return [layer.name for layer in model.layers if type(layer).__name__ in ("Dense", "QDense")]
+
+
+def _act_names(model):
+    return [layer.name for layer in model.layers if type(layer).__name__ in ("Activation", "QActivation")]
+
+
+def _set(cfg, names, **precision):
+    for name in names:
+        cfg["LayerName"].setdefault(name, {}).setdefault("Precision", {})
+        if not isinstance(cfg["LayerName"][name]["Precision"], dict):
+            cfg["LayerName"][name]["Precision"] = {"result": cfg["LayerName"][name]["Precision"]}
+        cfg["LayerName"][name]["Precision"].update(precision)
+
+
+def configure(model, name, backend="Vitis"):
+    """hls4ml config and conversion kwargs of one named configuration."""
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
+    kwargs = {}
+    dense, acts = _dense_names(model), _act_names(model)
+    inp = model.layers[0].name
+    if name == "default":
+        pass
+    elif name == "narrow_wrap":  # accumulators and results that wrap on overflow
+        _set(cfg, dense, accum="fixed<10,4>", result="fixed<10,4>")
+    elif name == "rnd_sat":  # rounding, saturating types: order of additions matters
+        _set(cfg, dense, accum="fixed<14,5,RND_CONV,SAT>", result="fixed<12,4,RND,SAT>")
+        _set(cfg, acts, result="ufixed<8,3,RND,SAT>")
+    elif name == "unsigned_act":
+        _set(cfg, acts, result="ufixed<6,2,RND_CONV,SAT_SYM>")
+        _set(cfg, dense[-1:], result="fixed<18,8,RND_INF,SAT>")
+    elif name == "auto":  # precisions inferred by hls4ml
+        _set(cfg, dense, accum="auto", result="auto")
+        _set(cfg, acts, result="auto")
+    elif name == "resource_rf4":
+        cfg["Model"]["Strategy"] = "Resource"
+        for layer in cfg["LayerName"].values():
+            layer["ReuseFactor"] = 4
+        _set(cfg, dense, accum="fixed<16,6,RND,SAT>")
+    elif name == "resource_rf_gt_nin":  # reuse factor > n_in and a multiple of it
+        cfg["Model"]["Strategy"] = "Resource"
+        for lname in dense:
+            cfg["LayerName"][lname]["ReuseFactor"] = 2 * model.get_layer(lname).input_shape[-1]
+        _set(cfg, dense, accum="fixed<15,5,RND,SAT>")
+    elif name == "io_stream":
+        kwargs["io_type"] = "io_stream"
+        _set(cfg, dense, accum="fixed<14,5,RND,SAT>")
+    elif name == "exotic_modes":
+        _set(cfg, [inp], result="fixed<12,4,TRN_ZERO,SAT>")
+        _set(cfg, dense, accum="fixed<13,4,RND_ZERO,SAT_SYM>", result="fixed<11,3,RND_MIN_INF,SAT_ZERO>")
+        _set(cfg, acts, result="ufixed<7,2,RND_INF,SAT>")
+    else:
+        raise ValueError(name)
+    return cfg, kwargs
+
+
+CONFIGS = ["default", "narrow_wrap", "rnd_sat", "unsigned_act", "auto", "resource_rf4", "resource_rf_gt_nin",
+           "io_stream", "exotic_modes"]
+MODELS = {"jet_tagger": ref.jet_tagger, "autoencoder": ref.autoencoder}
+
+
+def _inputs(emu, keras_model, seed):
+    rng = np.random.default_rng(seed)
+    n_in = int(np.prod(emu.input_shape))
+    parts = [rng.normal(0, 1, (N_RANDOM // 2, n_in)), rng.normal(0, 8, (N_RANDOM // 4, n_in)),
+             rng.uniform(-40, 40, (N_RANDOM - N_RANDOM // 2 - N_RANDOM // 4, n_in))]
+    first = next(l for l in keras_model.layers if l.get_weights())
+    adv = reference.adversarial_inputs(emu, rng, first.get_weights()[0]).reshape(-1, n_in)
+    return np.concatenate(parts + [adv])
+
+
+def _codes_of(values, spec):
+    codes = l1emu.quantize(values, spec)
+    assert np.array_equal(l1emu.to_double(codes, spec), values), "csim output is not a value of the output type"
+    return codes
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("model_name", list(MODELS))
+def test_bit_exact(model_name, config):
+    keras_model = MODELS[model_name]()
+    cfg, kwargs = configure(keras_model, config)
+    hls_model = ref.convert(keras_model, f"{model_name}-{config}", cfg, **kwargs)
+    emu = l1emu.from_hls4ml(hls_model)
+    X = _inputs(emu, keras_model, seed=hash((model_name, config)) % 2**32)
+    expected = np.asarray(hls_model.predict(X)).reshape(len(X), -1)
+    got = emu.predict_raw(X).reshape(len(X), -1)
+    spec = emu.output_precisions()[0]
+    want = _codes_of(expected, spec)
+    mismatches = int(np.sum(got != want))
+    print(f"{model_name}/{config}: {len(X)} events x {got.shape[1]} outputs, output {spec}, "
+          f"{mismatches} mismatching raw codes")
+    assert mismatches == 0
+    # Non-trivial: the outputs are not constant.
+    assert len(np.unique(got)) > 10
+
+
+@pytest.mark.parametrize("config", ["default", "rnd_sat", "io_stream"])
+def test_trace_matches_every_layer(config):
+    keras_model = ref.jet_tagger()
+    cfg, kwargs = configure(keras_model, config)
+    for layer in cfg["LayerName"].values():
+        layer["Trace"] = True
+    hls_model = ref.convert(keras_model, f"jet_tagger-{config}-trace", cfg, **kwargs)
+    emu = l1emu.from_hls4ml(hls_model)
+    X = np.random.default_rng(5).normal(0, 2, (2000, 16))
+    _, hls_trace = hls_model.trace(X)
+    trace = emu.trace(X)
+    compared = 0
+    for name, values in hls_trace.items():
+        if name in trace:
+            np.testing.assert_array_equal(trace[name].reshape(len(X), -1), np.asarray(values).reshape(len(X), -1),
+                                          err_msg=f"layer {name}")
+            compared += 1
+    assert compared >= 7
+
+
+def test_float32_inputs_quantize_like_the_float_bridge():
+    keras_model = ref.jet_tagger()
+    cfg, kwargs = configure(keras_model, "default")
+    hls_model = ref.convert(keras_model, "jet_tagger-default", cfg, **kwargs)
+    emu = l1emu.from_hls4ml(hls_model)
+    X = np.random.default_rng(9).normal(0, 3, (20000, 16)).astype(np.float32)
+    expected = np.asarray(hls_model.predict(X))
+    assert expected.dtype == np.float32
+    np.testing.assert_array_equal(emu.predict(X).astype(np.float32), expected)
+    np.testing.assert_array_equal(emu.predict(X), emu.predict(X.astype(np.float64)))
+
+
+def test_save_load_round_trip(tmp_path):
+    keras_model = ref.autoencoder()
+    cfg, kwargs = configure(keras_model, "rnd_sat")
+    hls_model = ref.convert(keras_model, "autoencoder-rnd_sat", cfg, **kwargs)
+    emu = l1emu.from_hls4ml(hls_model)
+    path = tmp_path / "ae.l1emu"
+    emu.save(path)
+    again = l1emu.load(path)
+    X = np.random.default_rng(3).normal(0, 4, (5000, 57))
+    np.testing.assert_array_equal(again.predict_raw(X), emu.predict_raw(X))
+    assert again.summary(print_fn=None) == emu.summary(print_fn=None)
