@@ -8,14 +8,10 @@
 
 #include "../fixed/fixed.h"
 #include "../graph/model.h"
-#include "../layers/activation.h"
-#include "../layers/dense.h"
-#include "../layers/norm.h"
 
 namespace py = pybind11;
 using namespace l1emu;
 using fixed::Spec;
-using layers::TensorInfo;
 
 namespace {
 
@@ -23,8 +19,6 @@ using I64Array = py::array_t<int64_t, py::array::c_style | py::array::forcecast>
 using F64Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
 std::vector<int64_t> to_vec(const I64Array &a) { return std::vector<int64_t>(a.data(), a.data() + a.size()); }
-
-TensorInfo info(const graph::Model &m, int id) { return m.tensor(id); }
 
 py::array_t<int64_t> quantize_doubles(const F64Array &x, const std::string &spec) {
     const Spec s = fixed::parse_spec(spec);
@@ -99,43 +93,23 @@ PYBIND11_MODULE(_core, mod) {
              }),
              py::arg("n_inputs"), py::arg("input_spec"))
         .def(
-            "add_dense",
-            [](graph::Model &m, const std::string &name, int input, const I64Array &w, const std::string &w_spec,
-               const I64Array &b, const std::string &b_spec, const std::string &accum, const std::string &out_spec,
-               size_t n_out, const py::array_t<int32_t, py::array::c_style | py::array::forcecast> &order) {
-                std::vector<int32_t> ord(order.data(), order.data() + order.size());
-                m.add(std::make_unique<layers::Dense>(name, input, info(m, input), to_vec(w), fixed::parse_spec(w_spec),
-                                                      to_vec(b), fixed::parse_spec(b_spec), fixed::parse_spec(accum),
-                                                      TensorInfo{n_out, fixed::parse_spec(out_spec)}, std::move(ord)));
+            "add_layer",
+            [](graph::Model &m, const std::string &name, const std::string &kind, const std::vector<int> &inputs,
+               const std::vector<size_t> &shape, const std::string &spec, const std::map<std::string, std::string> &attrs,
+               const std::map<std::string, I64Array> &arrays) {
+                layers::LayerDesc d;
+                d.name = name;
+                d.kind = kind;
+                d.inputs = inputs;
+                d.shape = shape;
+                d.spec = fixed::parse_spec(spec);
+                d.attrs = attrs;
+                for (const auto &[key, a] : arrays)
+                    d.arrays[key] = layers::Array{to_vec(a), std::vector<size_t>(a.shape(), a.shape() + a.ndim())};
+                m.add(std::move(d));
             },
-            py::arg("name"), py::arg("input"), py::arg("weights"), py::arg("weight_spec"), py::arg("bias"),
-            py::arg("bias_spec"), py::arg("accum_spec"), py::arg("out_spec"), py::arg("n_out"), py::arg("order"))
-        .def(
-            "add_batchnorm",
-            [](graph::Model &m, const std::string &name, int input, const I64Array &scale, const std::string &scale_spec,
-               const I64Array &bias, const std::string &bias_spec, const std::string &out_spec) {
-                const TensorInfo in = info(m, input);
-                m.add(std::make_unique<layers::BatchNorm>(name, input, in, to_vec(scale), fixed::parse_spec(scale_spec),
-                                                          to_vec(bias), fixed::parse_spec(bias_spec),
-                                                          TensorInfo{in.size, fixed::parse_spec(out_spec)}));
-            },
-            py::arg("name"), py::arg("input"), py::arg("scale"), py::arg("scale_spec"), py::arg("bias"),
-            py::arg("bias_spec"), py::arg("out_spec"))
-        .def(
-            "add_activation",
-            [](graph::Model &m, const std::string &name, int input, const std::string &fn, const std::string &out_spec) {
-                layers::Activation::Fn f;
-                if (fn == "linear")
-                    f = layers::Activation::Fn::Linear;
-                else if (fn == "relu")
-                    f = layers::Activation::Fn::ReLU;
-                else
-                    throw std::invalid_argument("activation '" + name + "': unsupported function '" + fn + "'");
-                const TensorInfo in = info(m, input);
-                m.add(std::make_unique<layers::Activation>(name, input, in, f,
-                                                           TensorInfo{in.size, fixed::parse_spec(out_spec)}));
-            },
-            py::arg("name"), py::arg("input"), py::arg("fn"), py::arg("out_spec"))
+            py::arg("name"), py::arg("kind"), py::arg("inputs"), py::arg("shape"), py::arg("spec"), py::arg("attrs"),
+            py::arg("arrays"))
         .def("set_outputs", &graph::Model::set_outputs, py::arg("tensor_ids"))
         .def_property_readonly("outputs", &graph::Model::outputs)
         .def_property_readonly("n_tensors", &graph::Model::n_tensors)

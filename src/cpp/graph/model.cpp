@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include "registry.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -14,11 +16,14 @@ constexpr size_t kBlock = 512;  // events per block: buffers stay in cache, thre
 
 Model::Model(size_t n_inputs, fixed::Spec input_spec) { tensors_.push_back(TensorInfo{n_inputs, input_spec}); }
 
-void Model::add(std::unique_ptr<Layer> layer) {
-    for (int id : layer->inputs)
+void Model::add(layers::LayerDesc desc) {
+    desc.input_info.clear();
+    for (int id : desc.inputs) {
         if (id < 0 || size_t(id) >= tensors_.size())
-            throw std::invalid_argument("layer '" + layer->name + "' reads tensor " + std::to_string(id) +
-                                        " which does not exist yet");
+            desc.fail("reads tensor " + std::to_string(id) + " which does not exist yet");
+        desc.input_info.push_back(tensors_[size_t(id)]);
+    }
+    auto layer = make_layer(desc);
     tensors_.push_back(layer->out);
     layers_.push_back(std::move(layer));
     outputs_ = {int(tensors_.size()) - 1};

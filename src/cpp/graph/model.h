@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "../layers/layer.h"
+#include "../layers/desc.h"
 
 namespace l1emu::graph {
 
@@ -17,7 +17,8 @@ class Model {
    public:
     Model(size_t n_inputs, fixed::Spec input_spec);
 
-    void add(std::unique_ptr<Layer> layer);
+    // Build the layer's kernel (graph/registry.cpp) reading the tensors named by desc.inputs.
+    void add(layers::LayerDesc desc);
     void set_outputs(std::vector<int> tensor_ids);
 
     const TensorInfo &tensor(int id) const;

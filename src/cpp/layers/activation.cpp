@@ -4,9 +4,18 @@
 
 namespace l1emu::layers {
 
-Activation::Activation(std::string name, int input, TensorInfo in, Fn fn, TensorInfo out)
-    : Layer(std::move(name), fn == Fn::ReLU ? "ReLU" : "Linear", {input}, out), in_(in), fn_(fn) {
-    if (in.size != out.size) throw std::invalid_argument("Activation '" + this->name + "': input and output sizes differ");
+namespace {
+Activation::Fn parse_fn(const LayerDesc &d) {
+    const std::string &fn = d.attr("activation");
+    if (fn == "linear") return Activation::Fn::Linear;
+    if (fn == "relu") return Activation::Fn::ReLU;
+    d.fail("unsupported activation '" + fn + "'");
+}
+}  // namespace
+
+Activation::Activation(const LayerDesc &d)
+    : Layer(d.name, d.kind, d.inputs, d.out()), in_(d.input_info.at(0)), fn_(parse_fn(d)) {
+    if (in_.size != out.size) d.fail("input and output sizes differ");
 }
 
 void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
@@ -19,5 +28,7 @@ void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n)
         out_codes[k] = (relu && v <= 0) ? 0 : fixed::quantize(v, f, out.spec);
     }
 }
+
+std::unique_ptr<Layer> make_activation(const LayerDesc &d) { return std::make_unique<Activation>(d); }
 
 }  // namespace l1emu::layers

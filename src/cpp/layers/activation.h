@@ -2,19 +2,24 @@
 // assigned to res_t (QKeras quantized_relu arrives here as relu with a rounding, saturating res_t).
 #pragma once
 
-#include "layer.h"
+#include <memory>
+
+#include "desc.h"
 
 namespace l1emu::layers {
 
 class Activation : public Layer {
    public:
     enum class Fn { Linear, ReLU };
-    Activation(std::string name, int input, TensorInfo in, Fn fn, TensorInfo out);
+    // attrs: activation (linear, relu).
+    explicit Activation(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
 
    private:
     TensorInfo in_;
     Fn fn_;
 };
+
+std::unique_ptr<Layer> make_activation(const LayerDesc &d);
 
 }  // namespace l1emu::layers

@@ -9,35 +9,33 @@ using fixed::i128;
 using fixed::quantize;
 using fixed::value_of;
 
-Dense::Dense(std::string name, int input, TensorInfo in, std::vector<int64_t> weights, Spec w_spec,
-             std::vector<int64_t> bias, Spec b_spec, Spec accum, TensorInfo out, std::vector<int32_t> order)
-    : Layer(std::move(name), "Dense", {input}, out),
-      in_(in),
-      n_in_(in.size),
-      w_(std::move(weights)),
-      w_spec_(w_spec),
-      accum_(accum),
-      order_(std::move(order)) {
+Dense::Dense(const LayerDesc &d)
+    : Layer(d.name, d.kind, d.inputs, d.out()),
+      in_(d.input_info.at(0)),
+      n_in_(in_.size),
+      w_(d.array("weight").data),
+      w_spec_(d.spec_attr("weight_t")),
+      accum_(d.spec_attr("accum_t")) {
     const size_t n_out = out.size;
+    const Spec b_spec = d.spec_attr("bias_t");
+    const std::vector<int64_t> &bias = d.array("bias").data;
     if (w_.size() != n_in_ * n_out)
-        throw std::invalid_argument("Dense '" + this->name + "': weights have " + std::to_string(w_.size()) +
-                                    " values, expected n_in*n_out = " + std::to_string(n_in_ * n_out));
-    if (bias.size() != n_out)
-        throw std::invalid_argument("Dense '" + this->name + "': bias has " + std::to_string(bias.size()) +
-                                    " values, expected " + std::to_string(n_out));
-    if (in.spec.width + w_spec.width > 120 || accum.width > 64)
-        throw std::invalid_argument("Dense '" + this->name + "': data and weight widths too large for exact products");
-    if (order_.empty()) {
+        d.fail("weights have " + std::to_string(w_.size()) + " values, expected n_in*n_out = " +
+               std::to_string(n_in_ * n_out));
+    if (bias.size() != n_out) d.fail("bias has " + std::to_string(bias.size()) + " values, expected " + std::to_string(n_out));
+    if (in_.spec.width + w_spec_.width > 120) d.fail("data and weight widths too large for exact products");
+    if (d.has_array("order")) {
+        order_ = d.array("order").data;
+    } else {
         order_.resize(n_out * n_in_);
         for (size_t j = 0; j < n_out; ++j) std::iota(order_.begin() + j * n_in_, order_.begin() + (j + 1) * n_in_, 0);
     }
-    if (order_.size() != n_out * n_in_)
-        throw std::invalid_argument("Dense '" + this->name + "': accumulation order has the wrong size");
+    if (order_.size() != n_out * n_in_) d.fail("accumulation order has the wrong size");
     for (auto i : order_)
-        if (i < 0 || size_t(i) >= n_in_) throw std::invalid_argument("Dense '" + this->name + "': order index out of range");
+        if (i < 0 || size_t(i) >= n_in_) d.fail("accumulation order index out of range");
     bias_acc_.resize(n_out);
     for (size_t j = 0; j < n_out; ++j) bias_acc_[j] = quantize(value_of(bias[j], b_spec), b_spec.frac(), accum_);
-    prod_frac_ = in.spec.frac() + w_spec.frac();
+    prod_frac_ = in_.spec.frac() + w_spec_.frac();
     const int up = accum_.frac() - prod_frac_;
     exact_products_ = up >= 0 && up < 64;
     if (exact_products_) {
@@ -90,7 +88,7 @@ void Dense::forward_ordered(const int64_t *x, int64_t *y, size_t n) const {
         int64_t *ye = y + e * n_out;
         for (size_t j = 0; j < n_out; ++j) {
             int64_t acc = bias_acc_[j];
-            const int32_t *ord = &order_[j * n_in_];
+            const int64_t *ord = &order_[j * n_in_];
             for (size_t k = 0; k < n_in_; ++k) {
                 const size_t i = size_t(ord[k]);
                 const int64_t w = w_[i * n_out + j];
@@ -102,5 +100,7 @@ void Dense::forward_ordered(const int64_t *x, int64_t *y, size_t n) const {
         }
     }
 }
+
+std::unique_ptr<Layer> make_dense(const LayerDesc &d) { return std::make_unique<Dense>(d); }
 
 }  // namespace l1emu::layers

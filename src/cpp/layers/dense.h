@@ -3,16 +3,18 @@
 //   res = (res_t)acc.
 #pragma once
 
-#include "layer.h"
+#include <memory>
+
+#include "desc.h"
 
 namespace l1emu::layers {
 
 class Dense : public Layer {
    public:
-    // weights: [n_in x n_out] codes of w_spec (Keras orientation); order: for each output, the sequence of
-    // inputs in which the kernel accumulates them ([n_out x n_in]; empty = ascending, as dense_latency).
-    Dense(std::string name, int input, TensorInfo in, std::vector<int64_t> weights, Spec w_spec,
-          std::vector<int64_t> bias, Spec b_spec, Spec accum, TensorInfo out, std::vector<int32_t> order);
+    // arrays: weight [n_in x n_out] codes of weight_t (Keras orientation), bias [n_out] codes of bias_t,
+    // optional order [n_out x n_in]: per output, the inputs in the kernel's accumulation order
+    // (absent = ascending, as dense_latency). attrs: weight_t, bias_t, accum_t.
+    explicit Dense(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return n_in_ * out.size; }
 
@@ -25,10 +27,12 @@ class Dense : public Layer {
     std::vector<int64_t> w_;  // [n_in x n_out]
     Spec w_spec_, accum_;
     std::vector<int64_t> bias_acc_;  // biases already cast to accum_t
-    std::vector<int32_t> order_;     // [n_out x n_in]
+    std::vector<int64_t> order_;     // [n_out x n_in]
     int prod_frac_;                  // fractional bits of data * weight
     bool exact_products_;            // every product is representable at accum_t's LSB
     std::vector<uint64_t> w_shifted_;  // weights pre-shifted to accum_t's LSB (exact_products_ only)
 };
+
+std::unique_ptr<Layer> make_dense(const LayerDesc &d);
 
 }  // namespace l1emu::layers

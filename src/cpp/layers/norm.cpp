@@ -8,18 +8,16 @@ namespace l1emu::layers {
 using fixed::i128;
 using fixed::value_of;
 
-BatchNorm::BatchNorm(std::string name, int input, TensorInfo in, std::vector<int64_t> scale, Spec scale_spec,
-                     std::vector<int64_t> bias, Spec bias_spec, TensorInfo out)
-    : Layer(std::move(name), "BatchNormalization", {input}, out),
-      in_(in),
-      scale_(std::move(scale)),
-      bias_(std::move(bias)),
-      scale_spec_(scale_spec),
-      bias_spec_(bias_spec) {
-    if (scale_.empty() || scale_.size() != bias_.size() || in.size % scale_.size() != 0 || out.size != in.size)
-        throw std::invalid_argument("BatchNormalization '" + this->name + "': scale/bias sizes do not divide the input");
-    if (in.spec.width + scale_spec.width > 120)
-        throw std::invalid_argument("BatchNormalization '" + this->name + "': widths too large for exact products");
+BatchNorm::BatchNorm(const LayerDesc &d)
+    : Layer(d.name, d.kind, d.inputs, d.out()),
+      in_(d.input_info.at(0)),
+      scale_(d.array("scale").data),
+      bias_(d.array("bias").data),
+      scale_spec_(d.spec_attr("scale_t")),
+      bias_spec_(d.spec_attr("bias_t")) {
+    if (scale_.empty() || scale_.size() != bias_.size() || in_.size % scale_.size() != 0 || out.size != in_.size)
+        d.fail("scale/bias sizes do not divide the input");
+    if (in_.spec.width + scale_spec_.width > 120) d.fail("widths too large for exact products");
 }
 
 void BatchNorm::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
@@ -37,5 +35,7 @@ void BatchNorm::forward(const int64_t *const *in, int64_t *out_codes, size_t n) 
         }
     }
 }
+
+std::unique_ptr<Layer> make_batchnorm(const LayerDesc &d) { return std::make_unique<BatchNorm>(d); }
 
 }  // namespace l1emu::layers

@@ -2,14 +2,16 @@
 // (ap_fixed's full-precision operator types), c = i % n_filt (n_filt = -1: one scale per input).
 #pragma once
 
-#include "layer.h"
+#include <memory>
+
+#include "desc.h"
 
 namespace l1emu::layers {
 
 class BatchNorm : public Layer {
    public:
-    BatchNorm(std::string name, int input, TensorInfo in, std::vector<int64_t> scale, Spec scale_spec,
-              std::vector<int64_t> bias, Spec bias_spec, TensorInfo out);
+    // arrays: scale, bias [n_filt]; attrs: scale_t, bias_t.
+    explicit BatchNorm(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return out.size; }
 
@@ -18,5 +20,7 @@ class BatchNorm : public Layer {
     std::vector<int64_t> scale_, bias_;
     Spec scale_spec_, bias_spec_;
 };
+
+std::unique_ptr<Layer> make_batchnorm(const LayerDesc &d);
 
 }  // namespace l1emu::layers

@@ -60,5 +60,6 @@ def run(n_events=1_000_000, csim_events=None, echo=print):
     echo(f"firmware accuracy on synthetic jets: {accuracy:.3f}; argmax agreement with float QKeras: {agree_tf:.4f}")
     echo("\nthroughput (events/s):")
     for name, rate in timings.items():
-        echo(f"  {name:12s} {rate:12,.0f}   l1emu / {name} = {timings['l1emu'] / rate:8.1f}x")
+        ratio = "" if name == "l1emu" else f"   l1emu is {timings['l1emu'] / rate:.1f}x {name}"
+        echo(f"  {name:12s} {rate:12,.0f}{ratio}")
     return {"mismatches": mismatches, "events": n_csim, "rates": timings}

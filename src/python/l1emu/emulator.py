@@ -7,25 +7,6 @@ from .errors import L1emuError, ModelFileError
 from .fixed import parse_precision
 
 
-def _build_dense(m, layer, ins):
-    a, at = layer["arrays"], layer["attrs"]
-    m.add_dense(layer["name"], ins[0], a["weight"], at["weight_t"], a["bias"], at["bias_t"], at["accum_t"],
-                layer["spec"], int(np.prod(layer["shape"])), a.get("order", np.zeros(0, np.int32)))
-
-
-def _build_batchnorm(m, layer, ins):
-    a, at = layer["arrays"], layer["attrs"]
-    m.add_batchnorm(layer["name"], ins[0], a["scale"], at["scale_t"], a["bias"], at["bias_t"], layer["spec"])
-
-
-def _build_activation(m, layer, ins):
-    m.add_activation(layer["name"], ins[0], layer["attrs"]["activation"], layer["spec"])
-
-
-# One builder per layer family; the importers emit these kinds.
-BUILDERS = {"Dense": _build_dense, "BatchNormalization": _build_batchnorm, "Activation": _build_activation}
-
-
 class Emulator:
     """Bit-exact emulation of one firmware model.
 
@@ -43,10 +24,9 @@ class Emulator:
         try:
             self._core = _core.Model(self._n_in, inp["spec"])
             for layer in graph["layers"]:
-                builder = BUILDERS.get(layer["kind"])
-                if builder is None:
-                    raise L1emuError(f"layer '{layer['name']}': unknown kind {layer['kind']!r}")
-                builder(self._core, layer, layer["inputs"])
+                self._core.add_layer(layer["name"], layer["kind"], layer["inputs"], layer["shape"], layer["spec"],
+                                     {k: str(v) for k, v in layer.get("attrs", {}).items()},
+                                     {k: np.asarray(v, dtype=np.int64) for k, v in layer.get("arrays", {}).items()})
             self._core.set_outputs(graph["outputs"])
         except (ValueError, KeyError, TypeError) as err:
             if isinstance(err, L1emuError):

@@ -1,0 +1,30 @@
+#include "registry.h"
+
+#include <functional>
+#include <map>
+
+#include "../layers/activation.h"
+#include "../layers/dense.h"
+#include "../layers/norm.h"
+
+namespace l1emu::graph {
+
+using Factory = std::function<std::unique_ptr<layers::Layer>(const layers::LayerDesc &)>;
+
+// One line per layer family.
+static const std::map<std::string, Factory> &factories() {
+    static const std::map<std::string, Factory> f = {
+        {"Dense", layers::make_dense},
+        {"BatchNormalization", layers::make_batchnorm},
+        {"Activation", layers::make_activation},
+    };
+    return f;
+}
+
+std::unique_ptr<layers::Layer> make_layer(const layers::LayerDesc &desc) {
+    auto it = factories().find(desc.kind);
+    if (it == factories().end()) desc.fail("unknown layer kind");
+    return it->second(desc);
+}
+
+}  // namespace l1emu::graph
