@@ -1,0 +1,64 @@
+"""Import an hls4ml ModelGraph as hls4ml writes it to firmware: after its optimizer flows (fused layers,
+inferred 'auto' precisions, transposed resource-strategy weights), with every type and the weights
+quantized exactly as the generated C++ does (decimal text -> double -> weight_t)."""
+
+from ...emulator import Emulator
+from ...errors import UnsupportedLayerError
+from . import core
+from .common import result_precision
+
+# hls4ml layer class -> importer returning {"kind", "inputs", "attrs", "arrays"}; one module per family.
+IMPORTERS = {
+    "Dense": core.dense,
+    "BatchNormalization": core.batchnorm,
+    "Activation": core.activation,
+    "ReLU": core.activation,
+}
+
+
+def graph_from_hls4ml(hls_model) -> dict:
+    layers = list(hls_model.get_layers())
+    inputs = [layer for layer in layers if layer.class_name == "Input"]
+    if len(inputs) != 1:
+        raise UnsupportedLayerError(f"models with {len(inputs)} inputs are not supported (exactly one is)")
+    inp = inputs[0]
+    tensor_of = {inp.name: 0}
+    for out_name in inp.outputs:
+        tensor_of[out_name] = 0
+    graph = {
+        "source": {"tool": "hls4ml", "backend": hls_model.config.backend.name,
+                   "io_type": hls_model.config.get_config_value("IOType")},
+        "input": {"name": inp.name, "shape": [int(d) for d in inp.get_output_variable().shape],
+                  "spec": result_precision(inp)},
+        "layers": [],
+    }
+    for layer in layers:
+        if layer is inp:
+            continue
+        build = IMPORTERS.get(layer.class_name)
+        if build is None:
+            raise UnsupportedLayerError(f"layer '{layer.name}' of class {layer.class_name} is not supported by l1emu")
+        try:
+            ins = [tensor_of[name] for name in layer.inputs]
+        except KeyError as err:
+            raise UnsupportedLayerError(f"layer '{layer.name}': input {err} comes from an unsupported layer") from None
+        entry = build(layer, ins)
+        entry.update(name=layer.name, shape=[int(d) for d in layer.get_output_variable().shape],
+                     spec=result_precision(layer))
+        graph["layers"].append(entry)
+        tensor_of[layer.name] = len(graph["layers"])
+        for out_name in layer.outputs:
+            tensor_of[out_name] = len(graph["layers"])
+    outs = hls_model.get_output_variables()
+    graph["outputs"] = []
+    for var in outs:
+        producer = [layer for layer in layers if layer.get_output_variable() is var]
+        if not producer or producer[0].name not in tensor_of:
+            raise UnsupportedLayerError(f"model output {var.name} is not produced by a supported layer")
+        graph["outputs"].append(tensor_of[producer[0].name])
+    return graph
+
+
+def from_hls4ml(hls_model, threads: int = 0) -> Emulator:
+    """Emulator of an hls4ml ModelGraph (Vivado or Vitis backend, io_parallel or io_stream)."""
+    return Emulator(graph_from_hls4ml(hls_model), threads=threads)
