@@ -26,7 +26,7 @@ demo: setup
 	$(VENV)/bin/l1emu demo
 
 bench: setup
-	$(VENV)/bin/pytest bench --benchmark-columns=min,mean,rounds -s
+	$(VENV)/bin/pytest bench -p no:cacheprovider -o python_files="bench_*.py" --benchmark-columns=min,mean,rounds
 
 clean:
 	rm -rf build $(VENV) tests/.cache

@@ -156,3 +156,16 @@ def test_save_load_round_trip(tmp_path):
     X = np.random.default_rng(3).normal(0, 4, (5000, 57))
     np.testing.assert_array_equal(again.predict_raw(X), emu.predict_raw(X))
     assert again.summary(print_fn=None) == emu.summary(print_fn=None)
+
+
+@pytest.mark.parametrize("config", ["default", "resource_rf4", "io_stream"])
+def test_vivado_backend(config):
+    keras_model = ref.jet_tagger()
+    cfg, kwargs = configure(keras_model, config, backend="Vivado")
+    hls_model = ref.convert(keras_model, f"jet_tagger-vivado-{config}", cfg, backend="Vivado", **kwargs)
+    emu = l1emu.from_hls4ml(hls_model)
+    X = _inputs(emu, keras_model, seed=11)
+    want = _codes_of(np.asarray(hls_model.predict(X)), emu.output_precisions()[0])
+    mismatches = int(np.sum(emu.predict_raw(X) != want))
+    print(f"jet_tagger/vivado-{config}: {len(X)} events, {mismatches} mismatching raw codes")
+    assert mismatches == 0

@@ -27,14 +27,20 @@ def write(path, graph: dict) -> None:
         header["layers"].append({k: v for k, v in layer.items() if k != "arrays"})
         header["layers"][-1]["arrays"] = sorted(layer.get("arrays", {}))
         for name, arr in layer.get("arrays", {}).items():
-            arrays[f"a{i}_{name}"] = np.asarray(arr)
+            arr = np.asarray(arr)
+            if arr.dtype.kind not in "iub":
+                raise ModelFileError(f"layer '{layer.get('name')}': array '{name}' has dtype {arr.dtype}; "
+                                     "model files hold integer codes only")
+            arrays[f"a{i}_{name}"] = arr
     blob = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".l1emu-", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, header=blob, **arrays)
+        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, arr in {"header": blob, **arrays}.items():
+                with z.open(name + ".npy", "w") as member:
+                    np.lib.format.write_array(member, arr, allow_pickle=False)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
