@@ -11,3 +11,7 @@ class UnsupportedLayerError(L1emuError, NotImplementedError):
 
 class ModelFileError(L1emuError):
     """A model file that is corrupt, truncated, foreign or of an unknown version."""
+
+
+class EventFileError(L1emuError):
+    """An event file that is truncated, foreign, incompatible, or would be overwritten."""
