@@ -49,6 +49,10 @@ inline bool round_up(QMode q, int cmp_half, bool rem_nonzero, bool neg, bool odd
     return false;
 }
 
+// AP_SAT_SYM's lower rail: ap_fixed writes the bits of min | 1, which is -max, except in a 1-bit signed type
+// whose only bit is the sign bit: there it stays min (-1).
+i128 sym_min(const Spec &s) { return s.width > 1 ? -s.max_code() : s.min_code(); }
+
 int64_t overflow(i128 q, const Spec &s, uint64_t low_bits) {
     switch (s.o) {
         case OMode::WRAP: return wrap_bits(low_bits, s);
@@ -56,7 +60,7 @@ int64_t overflow(i128 q, const Spec &s, uint64_t low_bits) {
         case OMode::SAT_ZERO: return 0;
         case OMode::SAT_SYM:
             if (q > 0) return int64_t(s.max_code());
-            return s.is_signed ? int64_t(-s.max_code()) : 0;
+            return s.is_signed ? int64_t(sym_min(s)) : 0;
     }
     return 0;
 }
@@ -94,7 +98,7 @@ int64_t quantize(i128 v, int src_frac, const Spec &s) {
     }
     const i128 lo = s.min_code(), hi = s.max_code();
     if (q < lo || q > hi) return overflow(q, s, uint64_t(q));
-    if (s.o == OMode::SAT_SYM && s.is_signed && q == lo) return int64_t(-hi);
+    if (s.o == OMode::SAT_SYM && s.is_signed && q == lo) return int64_t(sym_min(s));
     return int64_t(q);
 }
 
@@ -107,7 +111,7 @@ int64_t from_double(double d, const Spec &s) {
     // ap_fixed sets the hidden bit unconditionally (also for subnormals and inf/NaN).
     int64_t man = int64_t((bits & ((uint64_t(1) << 52) - 1)) | (uint64_t(1) << 52));
     if (neg) man = -man;
-    return quantize(man, 52 - exp, s);
+    return quantize(man, 52 - exp, s);  // the int64 fast path
 }
 
 double to_double(int64_t code, const Spec &s) {

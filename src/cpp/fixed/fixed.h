@@ -38,6 +38,45 @@ inline i128 value_of(int64_t code, const Spec &s) { return s.is_signed ? i128(co
 // ap_fixed_base::operator= does. Any src_frac (shifts beyond 128 bits are handled).
 int64_t quantize(i128 v, int src_frac, const Spec &s);
 
+// True when every code of s is its own value as an int64 (all but ufixed<64,..>): hot paths then skip i128.
+inline bool fits_int64(const Spec &s) { return s.is_signed || s.width < 64; }
+
+// Fast path of quantize for int64 values with moderate shifts (the common case in layers); falls back to
+// the general routine for anything else. Same results by construction (tested exhaustively).
+inline int64_t quantize(int64_t v, int src_frac, const Spec &s) {
+    const int sh = src_frac - s.frac();
+    int64_t q;
+    if (sh > 0 && sh < 62) {
+        q = v >> sh;
+        const int64_t rem = v - int64_t(uint64_t(q) << sh);
+        if (rem != 0 && s.q != QMode::TRN) {
+            const int64_t half = int64_t(1) << (sh - 1);
+            const bool neg = v < 0;
+            bool up = false;
+            switch (s.q) {
+                case QMode::TRN: break;
+                case QMode::TRN_ZERO: up = neg; break;
+                case QMode::RND: up = rem >= half; break;
+                case QMode::RND_ZERO: up = rem > half || (rem == half && neg); break;
+                case QMode::RND_MIN_INF: up = rem > half; break;
+                case QMode::RND_INF: up = rem > half || (rem == half && !neg); break;
+                case QMode::RND_CONV: up = rem > half || (rem == half && (q & 1)); break;
+            }
+            q += up;
+        }
+    } else if (sh <= 0 && sh > -62 && (v >> (62 + sh)) == (v >> 63)) {  // v << -sh keeps its sign bit
+        q = int64_t(uint64_t(v) << -sh);
+    } else {
+        return quantize(i128(v), src_frac, s);
+    }
+    if (s.width >= 63) return quantize(i128(q), s.frac(), s);  // bounds need more than int64
+    const int64_t lo = s.is_signed ? -(int64_t(1) << (s.width - 1)) : 0;
+    const int64_t hi = s.is_signed ? (int64_t(1) << (s.width - 1)) - 1 : (int64_t(1) << s.width) - 1;
+    if (q < lo || q > hi) return quantize(i128(q), s.frac(), s);  // overflow handling
+    if (s.o == OMode::SAT_SYM && s.is_signed && q == lo) return -hi;
+    return q;
+}
+
 // ap_fixed_base(double): NaN/inf follow ap_fixed's bit manipulation (callers refuse them earlier).
 int64_t from_double(double d, const Spec &s);
 

@@ -23,6 +23,10 @@ void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n)
     const int f = in_.spec.frac();
     const int64_t *x = in[0];
     const bool relu = fn_ == Fn::ReLU;
+    if (fixed::fits_int64(in_.spec)) {
+        for (size_t k = 0; k < total; ++k) out_codes[k] = (relu && x[k] <= 0) ? 0 : fixed::quantize(x[k], f, out.spec);
+        return;
+    }
     for (size_t k = 0; k < total; ++k) {
         const fixed::i128 v = fixed::value_of(x[k], in_.spec);
         out_codes[k] = (relu && v <= 0) ? 0 : fixed::quantize(v, f, out.spec);

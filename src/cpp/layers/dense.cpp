@@ -52,31 +52,70 @@ void Dense::forward(const int64_t *const *in, int64_t *out, size_t n) const {
         forward_ordered(in[0], out, n);
 }
 
+namespace {
+
+// acc[j] += x[i] * w[i][j] modulo 2^bits(U). Cloned for AVX2 so the inner loop runs 4 or 8 lanes wide.
+__attribute__((target_clones("avx2", "default"))) void mac_rows(const uint32_t *x, const uint32_t *w, uint32_t *acc,
+                                                                  size_t n_in, size_t n_out) {
+    for (size_t i = 0; i < n_in; ++i) {
+        const uint32_t xi = x[i];
+        if (!xi) continue;
+        const uint32_t *wr = w + i * n_out;
+        for (size_t j = 0; j < n_out; ++j) acc[j] += xi * wr[j];
+    }
+}
+
+__attribute__((target_clones("avx2", "default"))) void mac_rows(const uint64_t *x, const uint64_t *w, uint64_t *acc,
+                                                                  size_t n_in, size_t n_out) {
+    for (size_t i = 0; i < n_in; ++i) {
+        const uint64_t xi = x[i];
+        if (!xi) continue;
+        const uint64_t *wr = w + i * n_out;
+        for (size_t j = 0; j < n_out; ++j) acc[j] += xi * wr[j];
+    }
+}
+
+}  // namespace
+
+template <typename U>
+void Dense::forward_wrap_exact(const int64_t *x, int64_t *y, size_t n) const {
+    // A wrapping accumulator of W <= bits(U) bits only depends on the sum modulo 2^bits(U).
+    const size_t n_out = out.size;
+    const std::vector<U> w(w_shifted_.begin(), w_shifted_.end());
+    std::vector<U> xs(n_in_), acc(n_out);
+    for (size_t e = 0; e < n; ++e) {
+        const int64_t *xe = x + e * n_in_;
+        for (size_t i = 0; i < n_in_; ++i) xs[i] = U(uint64_t(int64_t(value_of(xe[i], in_.spec))));
+        for (size_t j = 0; j < n_out; ++j) acc[j] = U(uint64_t(bias_acc_[j]));
+        mac_rows(xs.data(), w.data(), acc.data(), n_in_, n_out);
+        int64_t *ye = y + e * n_out;
+        for (size_t j = 0; j < n_out; ++j) ye[j] = cast_accum(fixed::wrap_bits(uint64_t(acc[j]), accum_));
+    }
+}
+
 void Dense::forward_wrap(const int64_t *x, int64_t *y, size_t n) const {
+    if (exact_products_) {
+        if (accum_.width <= 32)
+            forward_wrap_exact<uint32_t>(x, y, n);
+        else
+            forward_wrap_exact<uint64_t>(x, y, n);
+        return;
+    }
+    // Products finer than accum_t's LSB: each is quantized (rounding per accum_t) before the modular sum.
     const size_t n_out = out.size;
     std::vector<uint64_t> acc(n_out);
     for (size_t e = 0; e < n; ++e) {
         const int64_t *xe = x + e * n_in_;
         for (size_t j = 0; j < n_out; ++j) acc[j] = uint64_t(bias_acc_[j]);
         for (size_t i = 0; i < n_in_; ++i) {
-            const int64_t xi = xe[i];
-            if (xi == 0) continue;
-            if (exact_products_) {
-                const uint64_t ux = uint64_t(int64_t(value_of(xi, in_.spec)));
-                const uint64_t *w = &w_shifted_[i * n_out];
-                for (size_t j = 0; j < n_out; ++j) acc[j] += ux * w[j];
-            } else {
-                const i128 xv = value_of(xi, in_.spec);
-                const int64_t *w = &w_[i * n_out];
-                for (size_t j = 0; j < n_out; ++j)
-                    if (w[j]) acc[j] += uint64_t(quantize(xv * value_of(w[j], w_spec_), prod_frac_, accum_));
-            }
+            if (xe[i] == 0) continue;
+            const i128 xv = value_of(xe[i], in_.spec);
+            const int64_t *w = &w_[i * n_out];
+            for (size_t j = 0; j < n_out; ++j)
+                if (w[j]) acc[j] += uint64_t(quantize(xv * value_of(w[j], w_spec_), prod_frac_, accum_));
         }
         int64_t *ye = y + e * n_out;
-        for (size_t j = 0; j < n_out; ++j) {
-            const int64_t a = fixed::wrap_bits(acc[j], accum_);
-            ye[j] = quantize(value_of(a, accum_), accum_.frac(), out.spec);
-        }
+        for (size_t j = 0; j < n_out; ++j) ye[j] = cast_accum(fixed::wrap_bits(acc[j], accum_));
     }
 }
 
@@ -96,7 +135,7 @@ void Dense::forward_ordered(const int64_t *x, int64_t *y, size_t n) const {
                 const int64_t p = quantize(value_of(xe[i], in_.spec) * value_of(w, w_spec_), prod_frac_, accum_);
                 acc = quantize(value_of(acc, accum_) + value_of(p, accum_), fa, accum_);
             }
-            ye[j] = quantize(value_of(acc, accum_), fa, out.spec);
+            ye[j] = cast_accum(acc);
         }
     }
 }

@@ -20,6 +20,13 @@ class Dense : public Layer {
 
    private:
     void forward_wrap(const int64_t *x, int64_t *y, size_t n) const;
+    // res = (res_t)acc
+    int64_t cast_accum(int64_t acc) const {
+        return fixed::fits_int64(accum_) ? fixed::quantize(acc, accum_.frac(), out.spec)
+                                         : fixed::quantize(fixed::value_of(acc, accum_), accum_.frac(), out.spec);
+    }
+    template <typename U>
+    void forward_wrap_exact(const int64_t *x, int64_t *y, size_t n) const;
     void forward_ordered(const int64_t *x, int64_t *y, size_t n) const;
 
     TensorInfo in_;
