@@ -1,5 +1,25 @@
 import os
 
+import pytest
+
 # Compiled hls4ml reference projects are cached inside the test tree (content-addressed, see
 # l1emu.reference.csim), so repeated runs skip the C++ compilation.
 os.environ.setdefault("L1EMU_CACHE", os.path.join(os.path.dirname(__file__), ".cache"))
+
+
+@pytest.fixture
+def report(record_property):
+    """Record a measured figure (bit-exact counts, ...): printed in the run's summary, also under xdist."""
+    def add(line):
+        record_property("l1emu", line)
+        print(line)
+    return add
+
+
+def pytest_terminal_summary(terminalreporter):
+    lines = [value for key in ("passed", "failed") for rep in terminalreporter.stats.get(key, [])
+             for name, value in getattr(rep, "user_properties", []) if name == "l1emu" and rep.when == "call"]
+    if lines:
+        terminalreporter.section("l1emu measured figures")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)

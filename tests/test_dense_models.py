@@ -95,7 +95,7 @@ def _codes_of(values, spec):
 
 @pytest.mark.parametrize("config", CONFIGS)
 @pytest.mark.parametrize("model_name", list(MODELS))
-def test_bit_exact(model_name, config):
+def test_bit_exact(model_name, config, report):
     keras_model = MODELS[model_name]()
     cfg, kwargs = configure(keras_model, config)
     hls_model = ref.convert(keras_model, f"{model_name}-{config}", cfg, **kwargs)
@@ -106,8 +106,8 @@ def test_bit_exact(model_name, config):
     spec = emu.output_precisions()[0]
     want = _codes_of(expected, spec)
     mismatches = int(np.sum(got != want))
-    print(f"{model_name}/{config}: {len(X)} events x {got.shape[1]} outputs, output {spec}, "
-          f"{mismatches} mismatching raw codes")
+    report(f"dense {model_name}/{config}: {len(X)} events x {got.shape[1]} outputs, output {spec}, "
+           f"{mismatches} mismatching raw codes")
     assert mismatches == 0
     # Non-trivial: the outputs are not constant.
     assert len(np.unique(got)) > 10
@@ -159,7 +159,7 @@ def test_save_load_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("config", ["default", "resource_rf4", "io_stream"])
-def test_vivado_backend(config):
+def test_vivado_backend(config, report):
     keras_model = ref.jet_tagger()
     cfg, kwargs = configure(keras_model, config, backend="Vivado")
     hls_model = ref.convert(keras_model, f"jet_tagger-vivado-{config}", cfg, backend="Vivado", **kwargs)
@@ -167,5 +167,5 @@ def test_vivado_backend(config):
     X = _inputs(emu, keras_model, seed=11)
     want = _codes_of(np.asarray(hls_model.predict(X)), emu.output_precisions()[0])
     mismatches = int(np.sum(emu.predict_raw(X) != want))
-    print(f"jet_tagger/vivado-{config}: {len(X)} events, {mismatches} mismatching raw codes")
+    report(f"dense jet_tagger/vivado-{config}: {len(X)} events, {mismatches} mismatching raw codes")
     assert mismatches == 0

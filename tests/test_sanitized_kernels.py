@@ -15,7 +15,7 @@ CASES = [("jet_tagger", "rnd_sat"), ("jet_tagger", "narrow_wrap"), ("autoencoder
          ("autoencoder", "exotic_modes"), ("jet_tagger", "io_stream")]
 
 
-def test_dense_kernels_under_sanitizers(tmp_path):
+def test_dense_kernels_under_sanitizers(tmp_path, report):
     builders = {"jet_tagger": ref.jet_tagger, "autoencoder": ref.autoencoder}
     prefixes = []
     for model_name, config in CASES:
@@ -31,7 +31,8 @@ def test_dense_kernels_under_sanitizers(tmp_path):
         np.save(prefix + ".want.npy", want)
         prefixes.append(prefix)
     result = sanitized.run(prefixes)
-    print(result.stdout, result.stderr[-3000:])
+    for line in result.stdout.splitlines():
+        report("asan+ubsan " + line.split("/")[-1])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr
     assert result.stdout.count(" 0 mismatches") == len(CASES)

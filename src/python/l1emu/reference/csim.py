@@ -1,10 +1,13 @@
 """hls4ml conversion + C simulation with a content-addressed cache of compiled libraries."""
 
 import ctypes
+import fcntl
 import glob
 import hashlib
 import os
 import shutil
+
+import numpy as np
 
 
 def default_cache():
@@ -12,7 +15,7 @@ def default_cache():
 
 
 def _firmware_hash(output_dir):
-    h = hashlib.sha256()
+    h = hashlib.sha256(os.path.abspath(output_dir).encode())  # the library reads weights/*.txt from there
     files = sorted(glob.glob(os.path.join(output_dir, "firmware", "**", "*"), recursive=True))
     files.append(os.path.join(output_dir, "myproject_bridge.cpp"))  # build_lib.sh carries a random stamp
     for path in files:
@@ -26,10 +29,18 @@ def _firmware_hash(output_dir):
 def convert(keras_model, name, hls_config=None, backend="Vitis", io_type="io_parallel", cache=None, **kwargs):
     """Convert with hls4ml and compile its C simulation, or load the library compiled earlier from the
     same generated sources. Returns the hls4ml ModelGraph, ready for predict/trace."""
-    import hls4ml
-
     cache = cache or default_cache()
     output_dir = os.path.join(cache, "projects", name)
+    os.makedirs(os.path.join(cache, "projects"), exist_ok=True)
+    # Parallel test workers may ask for the same project: one writes and compiles it at a time.
+    with open(output_dir + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _convert_locked(keras_model, output_dir, name, hls_config, backend, io_type, cache, **kwargs)
+
+
+def _convert_locked(keras_model, output_dir, name, hls_config, backend, io_type, cache, **kwargs):
+    import hls4ml
+
     if hls_config is None:
         hls_config = hls4ml.utils.config_from_keras_model(keras_model, granularity="name", backend=backend)
     hls_model = hls4ml.converters.convert_from_keras_model(
@@ -45,4 +56,7 @@ def convert(keras_model, name, hls_config=None, backend="Vitis", io_type="io_par
     else:
         # The weights are read at run time from the project's weights/*.txt, which write() just produced.
         hls_model._top_function_lib = ctypes.cdll.LoadLibrary(lib)
+    # Load the weights now, while no other worker can rewrite the project.
+    shapes = [var.shape for var in hls_model.get_input_variables()]
+    hls_model.predict([np.zeros((1, *shape)) for shape in shapes] if len(shapes) > 1 else np.zeros((1, *shapes[0])))
     return hls_model
