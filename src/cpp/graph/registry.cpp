@@ -4,6 +4,7 @@
 #include <map>
 
 #include "../layers/activation.h"
+#include "../layers/bdt.h"
 #include "../layers/dense.h"
 #include "../layers/norm.h"
 
@@ -17,6 +18,7 @@ static const std::map<std::string, Factory> &factories() {
         {"Dense", layers::make_dense},
         {"BatchNormalization", layers::make_batchnorm},
         {"Activation", layers::make_activation},
+        {"BDT", layers::make_bdt},
     };
     return f;
 }

@@ -1,7 +1,9 @@
 """Reference firmware: the bundled reference networks (QKeras/Keras builders) and hls4ml C simulation
-of them, compiled once per generated-source content and cached. Needs the 'hls4ml' extra."""
+of them, compiled once per generated-source content and cached (needs the 'hls4ml' extra); conifer BDTs
+built with conifer's cpp backend, cached likewise (needs the 'conifer' extra)."""
 
+from .bdt import convert_sklearn, jet_bdt, train_jet_bdt
 from .csim import convert
 from .models import autoencoder, jet_tagger
 
-__all__ = ["autoencoder", "convert", "jet_tagger"]
+__all__ = ["autoencoder", "convert", "convert_sklearn", "jet_bdt", "jet_tagger", "train_jet_bdt"]

@@ -1,0 +1,214 @@
+#include "bdt.h"
+
+#include <algorithm>
+#include <functional>
+
+namespace l1emu::layers {
+
+using fixed::i128;
+using fixed::quantize;
+using fixed::value_of;
+
+namespace {
+constexpr int kMaxPerfectDepth = 12;            // deeper trees are walked node by node
+constexpr size_t kMaxPerfectNodes = size_t(1) << 24;  // padded nodes over all trees
+}  // namespace
+
+BDT::BDT(const LayerDesc &d)
+    : Layer(d.name, d.kind, d.inputs, d.out()),
+      n_in_(d.input_info.at(0).size),
+      n_out_(out.size),
+      t_(d.spec_attr("threshold_t")),
+      w_(d.spec_attr("weight_t")),
+      s_(out.spec),
+      offsets_(d.array("tree_offsets").data),
+      feature_(d.array("feature").data),
+      left_(d.array("children_left").data),
+      right_(d.array("children_right").data),
+      threshold_(d.array("threshold").data),
+      value_(d.array("value").data),
+      w_offsets_(d.array("weight_offsets").data),
+      w_feature_(d.array("weight_feature").data),
+      weight_(d.array("weight").data),
+      init_(d.array("init_predict").data) {
+    const std::string split = d.attr("split");
+    if (split != "<" && split != "<=") d.fail("split must be '<' or '<=', got '" + split + "'");
+    le_ = split == "<=";
+    if (d.input_info.at(0).spec != t_)
+        d.fail("the input type must equal threshold_t (conifer's cpp backend compares inputs as threshold_t)");
+    if (!t_.is_signed && t_.width == 64) d.fail("unsigned 64-bit threshold_t is not supported");
+    if (n_out_ == 0) d.fail("no outputs");
+    if (offsets_.size() < 2 || (offsets_.size() - 1) % n_out_ != 0)
+        d.fail("tree_offsets must hold n_trees * n_outputs + 1 entries");
+    n_trees_ = offsets_.size() - 1;
+    const size_t n_nodes = feature_.size();
+    if (offsets_.front() != 0 || size_t(offsets_.back()) != n_nodes)
+        d.fail("tree_offsets must start at 0 and end at the number of nodes");
+    for (size_t k = 0; k < n_trees_; ++k)
+        if (offsets_[k + 1] <= offsets_[k]) d.fail("every tree needs at least one node");
+    for (auto *a : {&left_, &right_, &threshold_, &value_})
+        if (a->size() != n_nodes) d.fail("node arrays differ in length");
+    if (w_offsets_.size() != n_nodes + 1 || w_offsets_.front() != 0 || size_t(w_offsets_.back()) != weight_.size() ||
+        w_feature_.size() != weight_.size())
+        d.fail("weight_offsets/weight_feature/weight are inconsistent");
+    for (size_t i = 0; i < n_nodes; ++i)
+        if (w_offsets_[i + 1] < w_offsets_[i]) d.fail("weight_offsets must not decrease");
+    for (auto f : w_feature_)
+        if (f < 0 || size_t(f) >= n_in_) d.fail("weight feature index out of range");
+    if (init_.size() != n_out_) d.fail("init_predict must hold one score per output");
+    const auto &norm = d.array("norm").data;
+    if (norm.size() != 1) d.fail("norm must hold one score");
+    norm_ = norm[0];
+    const int fs = s_.frac();
+    norm_identity_ = fs >= 0 && fs < 100 && value_of(norm_, s_) == (i128(1) << fs);
+    if (!norm_identity_ && s_.width > 60) d.fail("score_t too wide for the exact norm product");
+    if (t_.width + w_.width > 120) d.fail("threshold_t and weight_t too wide for exact products");
+
+    // Check each tree is a tree (children in range, no node reached twice) and find its depth.
+    const int fw = w_.frac();
+    bool unit = true;  // every split is one input times weight exactly 1
+    std::vector<int> depth(n_trees_, 0);
+    for (size_t k = 0; k < n_trees_; ++k) {
+        const int64_t base = offsets_[k], size = offsets_[k + 1] - base;
+        std::vector<char> seen(size_t(size), 0);
+        std::vector<std::pair<int64_t, int>> stack{{0, 0}};
+        while (!stack.empty()) {
+            auto [i, dep] = stack.back();
+            stack.pop_back();
+            if (seen[size_t(i)]) d.fail("tree " + std::to_string(k) + " reaches node " + std::to_string(i) + " twice");
+            seen[size_t(i)] = 1;
+            depth[k] = std::max(depth[k], dep);
+            const size_t g = size_t(base + i);
+            if (feature_[g] == -2) continue;
+            for (int64_t c : {left_[g], right_[g]}) {
+                if (c < 0 || c >= size) d.fail("tree " + std::to_string(k) + ": child index out of range");
+                stack.push_back({c, dep + 1});
+            }
+            const int64_t t0 = w_offsets_[g], t1 = w_offsets_[g + 1];
+            unit = unit && t1 - t0 == 1 && fw >= 0 && fw < 100 && value_of(weight_[size_t(t0)], w_) == (i128(1) << fw);
+        }
+        ops_ += size_t(depth[k]);
+    }
+
+    size_t padded = 0;
+    for (int dep : depth) padded += size_t(1) << std::min(dep, kMaxPerfectDepth + 1);
+    perfect_ = unit && *std::max_element(depth.begin(), depth.end()) <= kMaxPerfectDepth && padded <= kMaxPerfectNodes;
+    if (!perfect_) return;
+    for (size_t k = 0; k < n_trees_; ++k) {
+        const int dep = depth[k];
+        Perfect p{dep, p_feature_.size(), p_leaf_.size(), k % n_out_};
+        const size_t n_split = (size_t(1) << dep) - 1;
+        p_feature_.resize(p.node0 + n_split, 0);
+        p_threshold_.resize(p.node0 + n_split, 0);
+        p_leaf_.resize(p.leaf0 + n_split + 1, 0);
+        const int64_t base = offsets_[k];
+        // node: original node; pos: its place in the perfect tree; level: its depth.
+        std::function<void(int64_t, size_t, int)> fill = [&](int64_t node, size_t pos, int level) {
+            const size_t g = size_t(base + node);
+            if (level == dep) {
+                p_leaf_[p.leaf0 + pos - n_split] = value_[g];
+                return;
+            }
+            if (feature_[g] != -2) {
+                p_feature_[p.node0 + pos] = int32_t(w_feature_[size_t(w_offsets_[g])]);
+                p_threshold_[p.node0 + pos] = threshold_[g];
+                fill(left_[g], 2 * pos + 1, level + 1);
+                fill(right_[g], 2 * pos + 2, level + 1);
+            } else {  // a short leaf: dummy split, its value on both sides
+                fill(node, 2 * pos + 1, level + 1);
+                fill(node, 2 * pos + 2, level + 1);
+            }
+        };
+        fill(0, 0, 0);
+        trees_.push_back(p);
+    }
+}
+
+// acc = score_t(acc + v): exact sum assigned back to score_t (same LSB, so only overflow acts).
+inline void BDT::add_score(int64_t &acc, int64_t v) const {
+    switch (s_.o) {
+        case fixed::OMode::WRAP:  // modular: wrap once at the end
+            acc = int64_t(uint64_t(acc) + uint64_t(v));
+            return;
+        case fixed::OMode::SAT: {
+            const i128 s = value_of(acc, s_) + value_of(v, s_);
+            acc = int64_t(std::clamp(s, s_.min_code(), s_.max_code()));
+            return;
+        }
+        default:
+            acc = quantize(value_of(acc, s_) + value_of(v, s_), s_.frac(), s_);
+    }
+}
+
+int64_t BDT::node_value(const int64_t *xe, size_t node) const {
+    // acc += x[f] * w, each step assigned to threshold_t, at the common LSB of acc and the product.
+    const int ft = t_.frac(), fw = w_.frac();
+    const int up_acc = std::max(fw, 0), up_prod = std::max(-fw, 0);
+    int64_t acc = 0;
+    for (int64_t j = w_offsets_[node]; j < w_offsets_[node + 1]; ++j) {
+        const int64_t w = weight_[size_t(j)];
+        if (w == 0) continue;  // adds an exact zero: acc is unchanged
+        const i128 prod = value_of(xe[w_feature_[size_t(j)]], t_) * value_of(w, w_);
+        acc = quantize((value_of(acc, t_) << up_acc) + (prod << up_prod), ft + up_acc, t_);
+    }
+    return acc;
+}
+
+template <bool LE>
+void BDT::forward_perfect(const int64_t *x, int64_t *acc, size_t n) const {
+    // One tree over the whole block: its nodes stay in cache; events are independent chains, so the
+    // CPU overlaps several traversals.
+    for (const Perfect &t : trees_) {
+        const int32_t *f = &p_feature_[t.node0];
+        const int64_t *th = &p_threshold_[t.node0];
+        const int64_t *leaf = &p_leaf_[t.leaf0];
+        const size_t first_leaf = (size_t(1) << t.depth) - 1;
+        int64_t *a = acc + t.out;
+        for (size_t e = 0; e < n; ++e) {
+            const int64_t *xe = x + e * n_in_;
+            size_t i = 0;
+            for (int level = 0; level < t.depth; ++level) {
+                const int64_t v = xe[f[i]];
+                const bool go_left = LE ? v <= th[i] : v < th[i];
+                i = 2 * i + 2 - size_t(go_left);
+            }
+            add_score(a[e * n_out_], leaf[i - first_leaf]);
+        }
+    }
+}
+
+template <bool LE>
+void BDT::forward_general(const int64_t *x, int64_t *acc, size_t n) const {
+    for (size_t k = 0; k < n_trees_; ++k) {
+        const size_t base = size_t(offsets_[k]);
+        int64_t *a = acc + k % n_out_;
+        for (size_t e = 0; e < n; ++e) {
+            const int64_t *xe = x + e * n_in_;
+            size_t g = base;
+            while (feature_[g] != -2) {
+                const int64_t v = node_value(xe, g), th = threshold_[g];
+                const bool go_left = LE ? v <= th : v < th;
+                g = base + size_t(go_left ? left_[g] : right_[g]);
+            }
+            add_score(a[e * n_out_], value_[g]);
+        }
+    }
+}
+
+void BDT::forward(const int64_t *const *in, int64_t *y, size_t n) const {
+    for (size_t e = 0; e < n; ++e) std::copy(init_.begin(), init_.end(), y + e * n_out_);
+    if (perfect_)
+        le_ ? forward_perfect<true>(in[0], y, n) : forward_perfect<false>(in[0], y, n);
+    else
+        le_ ? forward_general<true>(in[0], y, n) : forward_general<false>(in[0], y, n);
+    const bool wrap = s_.o == fixed::OMode::WRAP;
+    const int fs = s_.frac();
+    for (size_t k = 0; k < n * n_out_; ++k) {
+        if (wrap) y[k] = fixed::wrap_bits(uint64_t(y[k]), s_);
+        if (!norm_identity_) y[k] = quantize(value_of(y[k], s_) * value_of(norm_, s_), 2 * fs, s_);  // y *= norm
+    }
+}
+
+std::unique_ptr<Layer> make_bdt(const LayerDesc &d) { return std::make_unique<BDT>(d); }
+
+}  // namespace l1emu::layers

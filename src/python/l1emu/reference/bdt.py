@@ -1,0 +1,122 @@
+"""conifer BDTs as reference firmware: conversion to conifer's cpp backend and its build, cached by the
+content of the generated bridge (the trees are read from JSON at run time, so one build serves every
+model with the same precisions), plus the reference jet BDT. Needs the 'conifer' extra and the
+nlohmann-json headers (Debian nlohmann-json3-dev)."""
+
+import contextlib
+import hashlib
+import importlib.util
+import os
+import shutil
+import sys
+
+import numpy as np
+
+from .csim import default_cache
+
+_LOADED = {}  # build key -> bridge module (an extension module is initialised once per process)
+
+
+def ap_include():
+    """hls4ml's copy of the Xilinx ap_types headers (conifer's cpp backend needs ap_fixed.h)."""
+    spec = importlib.util.find_spec("hls4ml")
+    if spec is None:
+        raise RuntimeError("conifer's cpp backend needs the ap_types headers; install hls4ml (the 'hls4ml' extra) "
+                           "or set XILINX_AP_INCLUDE")
+    return os.path.join(os.path.dirname(spec.origin), "templates", "vivado", "ap_types")
+
+
+def setup_environment():
+    """Point conifer at the ap_types headers and check the JSON headers are where g++ finds them."""
+    if not os.path.isfile(os.path.join(os.environ.get("XILINX_AP_INCLUDE", ""), "ap_fixed.h")):
+        os.environ["XILINX_AP_INCLUDE"] = ap_include()
+    import conifer
+
+    bundled = os.path.join(conifer.__path__[0], "external", "json", "include", "nlohmann", "json.hpp")
+    system = [os.path.join(d, "nlohmann", "json.hpp") for d in ("/usr/include", "/usr/local/include")]
+    if not any(os.path.isfile(p) for p in [bundled, *system]):
+        raise RuntimeError("conifer's cpp backend needs the nlohmann-json headers: "
+                           "apt-get install nlohmann-json3-dev (or brew install nlohmann-json)")
+
+
+@contextlib.contextmanager
+def _splitting_convention(library, split):
+    from conifer import converters
+
+    old = converters.splitting_conventions.get(library)
+    if split is not None:
+        converters.splitting_conventions[library] = split
+    try:
+        yield
+    finally:
+        if split is not None:
+            converters.splitting_conventions[library] = old
+
+
+def convert_sklearn(clf, name, precision="ap_fixed<18,8>", split=None, cache=None, **precisions):
+    """Convert a scikit-learn ensemble with conifer's cpp backend and build it (cached). ``precisions``:
+    InputPrecision, ThresholdPrecision, WeightPrecision, ScorePrecision overriding ``precision``;
+    ``split`` ('<' or '<=') overrides the splitting convention (sklearn's own is '<=')."""
+    import conifer
+
+    cache = cache or default_cache()
+    cfg = {"Backend": "cpp", "ProjectName": "bdt", "OutputDir": os.path.join(cache, "conifer", "projects", name),
+           "Precision": precision, **precisions}
+    with _splitting_convention("sklearn", split):
+        model = conifer.converters.convert_from_sklearn(clf, cfg)
+    return compile(model, cache=cache)
+
+
+def compile(model, cache=None):  # noqa: A001 - mirrors conifer's model.compile()
+    """``model.compile()`` for a conifer cpp-backend model, reusing a library built earlier from the same
+    bridge source, conifer header and ap_types headers. Returns the model, ready for decision_function."""
+    import conifer
+
+    setup_environment()
+    cache = cache or default_cache()
+    cfg = model.config
+    model.write()  # the model JSON and bridge.cpp
+    with open(os.path.join(cfg.output_dir, "bridge.cpp")) as f:
+        bridge = f.read().replace(f"conifer_bridge_{model._stamp}", "conifer_bridge_STAMP")
+    h = hashlib.sha256(bridge.encode())
+    header = os.path.join(os.path.dirname(conifer.backends.cpp.writer.__file__), "include", "conifer.h")
+    with open(header, "rb") as f:
+        h.update(f.read())
+    h.update(f"{conifer.__version__} {os.environ['XILINX_AP_INCLUDE']} {sys.version}".encode())
+    key = h.hexdigest()[:20]
+    lib = os.path.join(cache, "conifer", "libs", f"{key}.so")
+    if key not in _LOADED:
+        if not os.path.exists(lib):
+            model.compile()
+            os.makedirs(os.path.dirname(lib), exist_ok=True)
+            with open(lib + ".stamp.tmp", "w") as f:
+                f.write(str(model._stamp))
+            shutil.copy(os.path.join(cfg.output_dir, f"conifer_bridge_{model._stamp}.so"), lib + ".tmp")
+            os.replace(lib + ".stamp.tmp", lib + ".stamp")
+            os.replace(lib + ".tmp", lib)
+        with open(lib + ".stamp") as f:
+            stamp = f.read().strip()
+        spec = importlib.util.spec_from_file_location(f"conifer_bridge_{stamp}", lib)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _LOADED[key] = module
+    model.bridge = _LOADED[key].BDT(os.path.join(cfg.output_dir, f"{cfg.project_name}.json"))
+    return model
+
+
+def train_jet_bdt(n_estimators=20, max_depth=3, n_train=5000, seed=0):
+    """A scikit-learn GradientBoostingClassifier on the synthetic 16-feature, 5-class jets of l1emu.demo."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from ..demo import synthetic_jets
+
+    X, y = synthetic_jets(n_train, np.random.default_rng(seed))
+    return GradientBoostingClassifier(n_estimators=n_estimators, max_depth=max_depth, random_state=seed).fit(X, y)
+
+
+def jet_bdt(n_estimators=20, max_depth=3, precision="ap_fixed<16,6>", clf=None, name=None, cache=None):
+    """The reference jet BDT: 16 jet features -> 5 class scores, converted with conifer's cpp backend and
+    built (cached). Pass ``clf`` to convert an already trained classifier."""
+    clf = clf or train_jet_bdt(n_estimators, max_depth)
+    name = name or f"jet_bdt-{len(clf.estimators_)}x{clf.max_depth}"
+    return convert_sklearn(clf, name, precision=precision, cache=cache)
