@@ -5,6 +5,8 @@
 
 #include "../layers/activation.h"
 #include "../layers/dense.h"
+#include "../layers/instance_norm.h"
+#include "../layers/kl_score.h"
 #include "../layers/norm.h"
 
 namespace l1emu::graph {
@@ -17,6 +19,8 @@ static const std::map<std::string, Factory> &factories() {
         {"Dense", layers::make_dense},
         {"BatchNormalization", layers::make_batchnorm},
         {"Activation", layers::make_activation},
+        {"InstanceNorm", layers::make_instance_norm},
+        {"KLScore", layers::make_kl_score},
     };
     return f;
 }
