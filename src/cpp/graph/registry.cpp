@@ -6,6 +6,8 @@
 #include "../layers/activation.h"
 #include "../layers/bdt.h"
 #include "../layers/dense.h"
+#include "../layers/instance_norm.h"
+#include "../layers/kl_score.h"
 #include "../layers/norm.h"
 
 namespace l1emu::graph {
@@ -19,6 +21,8 @@ static const std::map<std::string, Factory> &factories() {
         {"BatchNormalization", layers::make_batchnorm},
         {"Activation", layers::make_activation},
         {"BDT", layers::make_bdt},
+        {"InstanceNorm", layers::make_instance_norm},
+        {"KLScore", layers::make_kl_score},
     };
     return f;
 }

@@ -54,3 +54,26 @@ def autoencoder(seed=2):
     model = Model(x, h, name="autoencoder")
     _randomize_batchnorm(model, np.random.default_rng(seed))
     return model
+
+
+def vae_encoder_dense(seed=3, bits=8, mode="full"):
+    """Issue 3's model (a), a dense VAE encoder with its on-chip anomaly score: 57 inputs -> QDense 32 ->
+    relu -> QDense 16 -> relu -> QDense 16 = [mu (8), logvar (8)] -> KLScore (one head producing the
+    concatenation, so the graph stays a chain)."""
+    import tensorflow as tf
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+    from tensorflow.keras.layers import Input
+    from tensorflow.keras.models import Model
+
+    from ..keras_layers import KLScore
+
+    tf.keras.utils.set_random_seed(seed)
+    q = dict(kernel_quantizer=quantized_bits(bits, 0, alpha=1), bias_quantizer=quantized_bits(bits, 0, alpha=1))
+    x = Input((57,), name="l1_objects")
+    h = QDense(32, name="fc1", **q)(x)
+    h = QActivation(quantized_relu(bits, 3), name="relu1")(h)
+    h = QDense(16, name="fc2", **q)(h)
+    h = QActivation(quantized_relu(bits, 3), name="relu2")(h)
+    h = QDense(16, name="mu_logvar", **q)(h)
+    s = KLScore(mode=mode, name="kl_score")(h)
+    return Model(x, s, name=f"vae_encoder_dense_{mode}")

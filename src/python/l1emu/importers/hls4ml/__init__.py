@@ -4,7 +4,7 @@ quantized exactly as the generated C++ does (decimal text -> double -> weight_t)
 
 from ...emulator import Emulator
 from ...errors import UnsupportedLayerError
-from . import core
+from . import anomaly, core
 from .common import result_precision
 
 # hls4ml layer class -> importer returning {"kind", "inputs", "attrs", "arrays"}; one module per family.
@@ -13,6 +13,8 @@ IMPORTERS = {
     "BatchNormalization": core.batchnorm,
     "Activation": core.activation,
     "ReLU": core.activation,
+    "InstanceNorm": anomaly.instance_norm,
+    "KLScore": anomaly.kl_score,
 }
 
 

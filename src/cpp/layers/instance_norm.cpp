@@ -1,0 +1,88 @@
+#include "instance_norm.h"
+
+#include <algorithm>
+
+#include "lut_index.h"
+
+namespace l1emu::layers {
+
+using fixed::i128;
+using fixed::quantize;
+using fixed::value_of;
+
+InstanceNorm::InstanceNorm(const LayerDesc &d)
+    : Layer(d.name, d.kind, d.inputs, d.out()),
+      in_(d.input_info.at(0)),
+      n_chan_(size_t(d.int_attr("n_chan"))),
+      n_spatial_(size_t(d.int_attr("n_spatial"))),
+      inv_n_code_(d.int_attr("inv_n_code")),
+      table_size_(d.int_attr("table_size")),
+      inv_n_frac_(int(d.int_attr("inv_n_frac"))),
+      range_log2_(int(d.int_attr("table_range_log2"))),
+      scale_(d.array("scale").data),
+      bias_(d.array("bias").data),
+      table_(d.array("table").data),
+      accum_(d.spec_attr("accum_t")),
+      mean_(d.spec_attr("mean_t")),
+      var_(d.spec_attr("var_t")),
+      table_spec_(d.spec_attr("table_t")),
+      scale_spec_(d.spec_attr("scale_t")),
+      bias_spec_(d.spec_attr("bias_t")) {
+    if (n_chan_ == 0 || n_chan_ * n_spatial_ != in_.size || out.size != in_.size)
+        d.fail("n_chan * n_spatial must equal the input and output sizes");
+    if (scale_.size() != n_chan_ || bias_.size() != n_chan_) d.fail("scale/bias need one value per channel");
+    if (table_size_ < 2 || table_.size() != size_t(table_size_)) d.fail("table size does not match table_size");
+    if (inv_n_code_ <= 0 || inv_n_code_ >= (int64_t(1) << 32) || inv_n_frac_ < 0 || inv_n_frac_ > 64)
+        d.fail("inv_n constant out of range");
+    if (std::abs(range_log2_) > 60) d.fail("table_range_log2 out of range");
+    // Widest exact intermediates: d*d, d*r*gamma, sums with the mean.
+    if (2 * accum_.width + 2 > 120 || accum_.width + table_spec_.width + scale_spec_.width + 2 > 120 ||
+        accum_.width + 34 > 120 || std::max(in_.spec.width, mean_.width) + std::abs(in_.spec.frac() - mean_.frac()) > 120)
+        d.fail("types too wide for exact emulation");
+}
+
+// a * 2^-fa + b * 2^-fb, exact, at frac max(fa, fb)
+static inline i128 add_exact(i128 a, int fa, i128 b, int fb, int &f) {
+    f = std::max(fa, fb);
+    return (a << (f - fa)) + (b << (f - fb));
+}
+
+void InstanceNorm::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
+    const size_t size = out.size, C = n_chan_, S = n_spatial_;
+    const int fx = in_.spec.frac(), fa = accum_.frac(), fm = mean_.frac(), fv = var_.frac();
+    const int ft = table_spec_.frac(), fs = scale_spec_.frac(), fb = bias_spec_.frac();
+    std::vector<int64_t> diff(S);
+    for (size_t e = 0; e < n; ++e) {
+        const int64_t *x = in[0] + e * size;
+        int64_t *y = out_codes + e * size;
+        for (size_t c = 0; c < C; ++c) {
+            int f;
+            int64_t sum = 0;
+            for (size_t s = 0; s < S; ++s) {
+                const i128 t = add_exact(value_of(sum, accum_), fa, value_of(x[s * C + c], in_.spec), fx, f);
+                sum = quantize(t, f, accum_);
+            }
+            const int64_t mean = quantize(value_of(sum, accum_) * inv_n_code_, fa + inv_n_frac_, mean_);
+            int64_t sq = 0;
+            for (size_t s = 0; s < S; ++s) {
+                const i128 t = add_exact(value_of(x[s * C + c], in_.spec), fx, -value_of(mean, mean_), fm, f);
+                diff[s] = quantize(t, f, accum_);
+                const i128 dv = value_of(diff[s], accum_);
+                const i128 q = add_exact(value_of(sq, accum_), fa, dv * dv, 2 * fa, f);
+                sq = quantize(q, f, accum_);
+            }
+            const int64_t var = quantize(value_of(sq, accum_) * inv_n_code_, fa + inv_n_frac_, var_);
+            const size_t idx = lut_index(value_of(var, var_), fv, table_size_, range_log2_, false);
+            const i128 rg = value_of(table_[idx], table_spec_) * value_of(scale_[c], scale_spec_);
+            const i128 b = value_of(bias_[c], bias_spec_);
+            for (size_t s = 0; s < S; ++s) {
+                const i128 t = add_exact(value_of(diff[s], accum_) * rg, fa + ft + fs, b, fb, f);
+                y[s * C + c] = quantize(t, f, out.spec);
+            }
+        }
+    }
+}
+
+std::unique_ptr<Layer> make_instance_norm(const LayerDesc &d) { return std::make_unique<InstanceNorm>(d); }
+
+}  // namespace l1emu::layers

@@ -1,0 +1,31 @@
+// l1emu's own KL-score firmware (l1emu/firmware/nnet_kl_score.h) on [mu (L), logvar (L)]: per i in order
+// acc += term (accum_t, term exact: mu*mu + e - 1 - logvar with e = table[index(logvar)], or mu*mu);
+// output (res_t)(acc / 2) for the full KL, (res_t)acc for mu^2.
+#pragma once
+
+#include <memory>
+
+#include "desc.h"
+
+namespace l1emu::layers {
+
+class KLScore : public Layer {
+   public:
+    // attrs: mode (full|mu2), n_latent, table_size, table_range_log2, accum_t, table_t; arrays: table.
+    explicit KLScore(const LayerDesc &d);
+    void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    size_t ops() const override { return n_latent_; }
+
+   private:
+    TensorInfo in_;
+    bool full_;
+    size_t n_latent_;
+    int64_t table_size_;
+    int range_log2_;
+    std::vector<int64_t> table_;
+    Spec accum_, table_spec_;
+};
+
+std::unique_ptr<Layer> make_kl_score(const LayerDesc &d);
+
+}  // namespace l1emu::layers

@@ -1,0 +1,333 @@
+"""l1emu's custom anomaly layers (instance normalization, KL score): their HLS (l1emu/firmware) runs in
+hls4ml's C simulation through the extension API; the emulator must reproduce it bit for bit, and the
+firmware must agree with the Keras layers' float definition within a bound derived from its types."""
+
+import os
+import re
+import zlib
+
+import numpy as np
+import pytest
+
+hls4ml = pytest.importorskip("hls4ml")
+tf = pytest.importorskip("tensorflow")
+
+import l1emu  # noqa: E402
+import l1emu.firmware as fw  # noqa: E402
+from l1emu import reference as ref  # noqa: E402
+from l1emu.keras_layers import InstanceNormalization, KLScore, custom_objects  # noqa: E402
+
+from . import reference  # noqa: E402
+
+N_RANDOM = 20_000
+fw.register()
+
+
+def _set(cfg, name, **precision):
+    entry = cfg["LayerName"].setdefault(name, {})
+    if not isinstance(entry.get("Precision"), dict):
+        entry["Precision"] = {"result": entry["Precision"]} if "Precision" in entry else {}
+    entry["Precision"].update(precision)
+
+
+def _grid(rng, n, scale):
+    """Exactly representable weights (multiples of 2^-6), so Keras and firmware hold the same gamma/beta."""
+    return np.round(rng.normal(0, scale, n) * 64) / 64
+
+
+# -- models and configurations -----------------------------------------------------------------------------
+def inorm_model(shape, seed=0, epsilon=1e-3):
+    tf.keras.utils.set_random_seed(seed)
+    x = tf.keras.Input(shape, name="x")
+    y = InstanceNormalization(epsilon=epsilon, name="inorm")(x)
+    model = tf.keras.Model(x, y)
+    rng = np.random.default_rng(seed)
+    c = shape[-1]
+    model.get_layer("inorm").set_weights([1 + _grid(rng, c, 0.5), _grid(rng, c, 0.5)])
+    return model
+
+
+def kl_model(latent, mode):
+    x = tf.keras.Input((2 * latent,), name="z")
+    return tf.keras.Model(x, KLScore(mode=mode, name="kl")(x))
+
+
+# name -> (builder, io_type, configure(cfg), input scale)
+INORM = {
+    # (H, W, C) straight from the input, derived internal types, table over var in [0, 4)
+    "hwc_derived_types": (lambda: inorm_model((4, 4, 3)), "io_parallel",
+                          lambda c: (_set(c, "x", result="fixed<12,4,RND,SAT>"),
+                                     c["LayerName"]["inorm"].update(TableRangeLog2=2))),
+    # (L, C), narrow saturating types, small table
+    "lc_narrow_sat": (lambda: inorm_model((6, 4), seed=1), "io_parallel",
+                      lambda c: (_set(c, "x", result="fixed<10,4,RND,SAT>"),
+                                 _set(c, "inorm", accum="fixed<16,8,RND,SAT>", mean="fixed<9,3,TRN,SAT>",
+                                      var="ufixed<10,4,RND_CONV,SAT>", table="ufixed<10,3,RND,SAT>",
+                                      result="fixed<8,3,RND,SAT>"),
+                                 c["LayerName"]["inorm"].update(TableSize=64, TableRangeLog2=3))),
+    # wrapping accumulator, table size not a power of two, non-power-of-two S (1/S inexact)
+    "hwc_wrap_stream": (lambda: inorm_model((3, 5, 2), seed=2), "io_stream",
+                        lambda c: (_set(c, "x", result="fixed<10,3>"),
+                                   _set(c, "inorm", accum="fixed<14,6>", mean="fixed<12,3>", var="ufixed<12,4>",
+                                        table="ufixed<12,4,RND,SAT>", result="fixed<12,4>"),
+                                   c["LayerName"]["inorm"].update(TableSize=200, TableRangeLog2=2))),
+    "lc_narrow_stream": (lambda: inorm_model((8, 3), seed=3), "io_stream",
+                         lambda c: (_set(c, "x", result="fixed<10,4,RND,SAT>"),
+                                    _set(c, "inorm", accum="fixed<15,7,RND_ZERO,SAT_SYM>",
+                                         var="ufixed<9,3,RND,SAT>", table="ufixed<9,3,RND,SAT>",
+                                         result="fixed<10,4,RND_INF,SAT>"),
+                                    c["LayerName"]["inorm"].update(TableSize=128, TableRangeLog2=1))),
+}
+
+KL = {
+    "full_default": (lambda: kl_model(8, "full"), "io_parallel",
+                     lambda c: (_set(c, "z", result="fixed<12,4,RND,SAT>"),)),
+    "full_narrow_stream": (lambda: kl_model(6, "full"), "io_stream",
+                           lambda c: (_set(c, "z", result="fixed<10,3,RND,SAT>"),
+                                      _set(c, "kl", accum="fixed<14,7,RND,SAT>", table="ufixed<10,4,RND,SAT>",
+                                           result="fixed<10,6,RND,SAT>"),
+                                      c["LayerName"]["kl"].update(TableSize=100, TableRangeLog2=2))),
+    "mu2_wrap": (lambda: kl_model(8, "mu2"), "io_parallel",
+                 lambda c: (_set(c, "z", result="fixed<10,4>"), _set(c, "kl", accum="fixed<12,6>", result="fixed<10,6>"))),
+    "mu2_stream": (lambda: kl_model(5, "mu2"), "io_stream",
+                   lambda c: (_set(c, "z", result="fixed<12,4,RND,SAT>"),
+                              _set(c, "kl", accum="ufixed<16,8,RND,SAT>", result="ufixed<12,8,RND,SAT>"))),
+}
+
+
+def build(table, name):
+    builder, io_type, configure = table[name]
+    model = builder()
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    configure(cfg)
+    hls_model = ref.convert(model, f"anomaly-{name}", cfg, io_type=io_type)
+    return model, hls_model, l1emu.from_hls4ml(hls_model)
+
+
+# -- inputs ------------------------------------------------------------------------------------------------
+def _inputs(emu, rng, kind):
+    shape = emu.input_shape
+    n = int(np.prod(shape))
+    spec = emu.input_precision
+    lsb, hi = 2.0 ** -spec.frac, 2.0 ** (spec.integer - 1)
+    k = N_RANDOM - N_RANDOM // 2 - N_RANDOM // 4  # per-event centre and spread: small to large variances
+    parts = [rng.normal(0, hi / 4, (N_RANDOM // 2, n)), rng.uniform(-2 * hi, 2 * hi, (N_RANDOM // 4, n)),
+             rng.normal(rng.normal(0, hi / 4, (k, 1)), 10 ** rng.uniform(-3, 0, (k, 1)) * hi, (k, n))]
+    adv = [reference.adversarial_inputs(emu, rng).reshape(-1, n)]
+    if kind == "inorm":
+        # constant channels (var = 0), channels one LSB apart (tiny var), rails
+        const = np.repeat(rng.uniform(-hi, hi, (500, 1, shape[-1])), n // shape[-1], axis=1).reshape(500, n)
+        tiny = const + rng.integers(-1, 2, (500, n)) * lsb
+        adv += [const, tiny]
+    if kind == "kl":
+        # logvar on table bin edges (+-1 LSB), mu at the rails: probes the index arithmetic and saturation
+        layer = emu.graph["layers"][-1]["attrs"]
+        size, r = int(layer["table_size"]), int(layer["table_range_log2"])
+        edges = -(2.0 ** r) + np.arange(size + 1) * 2.0 ** (r + 1) / size
+        edges = np.concatenate([edges, edges + lsb, edges - lsb])
+        m = 3000
+        z = rng.normal(0, hi / 3, (m, n))
+        z[:, n // 2:] = rng.choice(edges, (m, n // 2))
+        z[: m // 4, : n // 2] = rng.choice([hi - lsb, -hi, hi * 3, -hi * 3], (m // 4, n // 2))
+        adv.append(z)
+    return np.concatenate(parts + adv).reshape((-1,) + shape)
+
+
+def _bit_exact(hls_model, emu, X, label):
+    expected = np.asarray(hls_model.predict(X)).reshape(len(X), -1)
+    spec = emu.output_precisions()[0]
+    want = l1emu.quantize(expected, spec)
+    assert np.array_equal(l1emu.to_double(want, spec), expected), "csim output is not a value of the output type"
+    got = emu.predict_raw(X).reshape(len(X), -1)
+    mismatches = int(np.sum(got != want))
+    print(f"{label}: {len(X)} events x {got.shape[1]} outputs, output {spec}, {mismatches} mismatching raw codes")
+    assert mismatches == 0
+    assert len(np.unique(got)) > 20
+    return got
+
+
+@pytest.mark.parametrize("name", list(INORM))
+def test_instance_norm_bit_exact(name):
+    _, hls_model, emu = build(INORM, name)
+    X = _inputs(emu, np.random.default_rng(zlib.crc32(name.encode())), "inorm")
+    assert len(X) >= N_RANDOM
+    _bit_exact(hls_model, emu, X, f"InstanceNorm/{name}")
+
+
+@pytest.mark.parametrize("name", list(KL))
+def test_kl_score_bit_exact(name):
+    _, hls_model, emu = build(KL, name)
+    X = _inputs(emu, np.random.default_rng(zlib.crc32(name.encode())), "kl")
+    assert len(X) >= N_RANDOM
+    _bit_exact(hls_model, emu, X, f"KLScore/{name}")
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+@pytest.mark.parametrize("mode", ["full", "mu2"])
+def test_vae_encoder_dense_bit_exact(mode, io_type):
+    model = ref.vae_encoder_dense(mode=mode)
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    _set(cfg, "l1_objects", result="fixed<14,6,RND,SAT>")
+    for d in ("fc1", "fc2", "mu_logvar"):
+        _set(cfg, d, accum="fixed<20,8,RND,SAT>", result="fixed<14,6,RND,SAT>")
+    _set(cfg, "kl_score", result="fixed<20,12,RND,SAT>")
+    hls_model = ref.convert(model, f"vae_encoder_dense-{mode}-{io_type}", cfg, io_type=io_type)
+    emu = l1emu.from_hls4ml(hls_model)
+    rng = np.random.default_rng(17)
+    X = np.concatenate([rng.normal(0, 4, (N_RANDOM, 57)), np.abs(rng.normal(0, 20, (N_RANDOM // 4, 57))),
+                        reference.adversarial_inputs(emu, rng, model.get_layer("fc1").get_weights()[0])])
+    _bit_exact(hls_model, emu, X, f"vae_encoder_dense/{mode}/{io_type}")
+
+
+# -- agreement with the float definition (the Keras layers) ---------------------------------------------------
+def _lsb(spec):
+    return 2.0 ** -spec.frac
+
+
+def _quantized_inputs(emu, X):
+    return l1emu.to_double(l1emu.quantize(X.reshape(len(X), -1), emu.input_precision), emu.input_precision)
+
+
+def test_instance_norm_matches_float_definition():
+    """|firmware - keras| <= bound, per output, the bound propagated from the types (full LSBs, whatever the
+    rounding mode) through mean, variance, the 1/sqrt table (bin half-width + table LSB) and the output cast:
+      e_mean = |sum| |inv_n - 1/S| + S q_acc / S + q_mean ;  e_d = e_mean + q_acc
+      e_var  = 2 max|d| e_d + e_d^2 + q_acc (sq adds) + sq |inv_n - 1/S| + q_var
+      e_r    = f(v - D) - f(v + D) + q_table,  D = bin/2 + e_var, f(v) = 1/sqrt(v + eps)
+      e_y    = |gamma| (|d| e_r + e_d r + e_d e_r) + q_out  (+ float32 evaluation slack of Keras)
+    Valid while nothing saturates and var stays inside the table: the test checks both."""
+    model, hls_model, emu = build(INORM, "hwc_derived_types")
+    layer = emu.graph["layers"][-1]
+    a = layer["attrs"]
+    specs = {k: l1emu.parse_precision(a[k]) for k in ("accum_t", "mean_t", "var_t", "table_t")}
+    q_out = _lsb(emu.output_precisions()[0])
+    rng = np.random.default_rng(123)
+    n = N_RANDOM
+    X = rng.normal(rng.normal(0, 0.5, (n, 1, 1, 1)), 10 ** rng.uniform(-1.3, 0.3, (n, 1, 1, 1)), (n, 4, 4, 3))
+    xq = _quantized_inputs(emu, X).reshape(n, 4, 4, 3)
+    y_fw = emu.predict(X)
+    _bit_exact(hls_model, emu, X, "InstanceNorm/hwc_derived_types float-check inputs")
+    y_k = model.predict(xq, verbose=0, batch_size=4096).astype(np.float64)
+
+    S, eps = 16, model.get_layer("inorm").epsilon
+    gamma, _ = (w.astype(np.float64) for w in model.get_layer("inorm").get_weights())
+    inv_err = abs(a["inv_n_code"] * 2.0 ** -a["inv_n_frac"] - 1 / S)
+    x = xq.reshape(n, S, 3)
+    m = x.mean(axis=1, keepdims=True)
+    d = x - m
+    v = (d ** 2).mean(axis=1, keepdims=True)
+    qa, qm, qv, qt = (_lsb(specs[k]) for k in ("accum_t", "mean_t", "var_t", "table_t"))
+    e_m = np.abs(x.sum(axis=1, keepdims=True)) * inv_err + qa + qm
+    e_d = e_m + qa
+    e_v = 2 * np.abs(d).max(axis=1, keepdims=True) * e_d + e_d ** 2 + qa + (d ** 2).sum(1, keepdims=True) * inv_err + qv
+    vmax = 2.0 ** a["table_range_log2"]
+    D = vmax / a["table_size"] / 2 + e_v
+
+    def f(t):
+        return 1 / np.sqrt(np.maximum(t, 0) + eps)
+
+    r = f(v)
+    e_r = f(v - D) - f(v + D) + qt
+    bound = np.abs(gamma) * (np.abs(d) * e_r + e_d * r + e_d * e_r) + q_out
+    bound = bound + 1e-5 * (1 + np.abs(y_k.reshape(n, S, 3)))  # Keras evaluates in float32
+    err = np.abs(y_fw.reshape(n, S, 3) - y_k.reshape(n, S, 3))
+    in_range = ((v + e_v) < vmax).all(axis=(1, 2)) & (np.abs(y_k.reshape(n, -1)) < 2 ** 5 - 1).all(axis=1)
+    assert in_range.mean() > 0.95
+    err, bound = err[in_range], bound[in_range]
+    print(f"InstanceNorm float check: {in_range.sum()} events, max |err| {err.max():.4g}, median bound "
+          f"{np.median(bound):.4g}, worst err/bound {np.max(err / bound):.3f}")
+    assert np.all(err <= bound)
+    assert np.median(bound) < 0.05  # the bound is tight enough to catch a wrong formula
+
+
+@pytest.mark.parametrize("name", ["full_default", "full_narrow_stream", "mu2_stream"])
+def test_kl_score_matches_float_definition(name):
+    """|firmware - keras| <= 0.5 sum_i (|exp(c_i) - exp(lv_i)| + q_table) + L q_acc + q_out for the full KL
+    (table entry c_i within half a bin of lv_i: |exp(c) - exp(lv)| <= exp(lv) (e^(bin/2) - 1)), and
+    L q_acc + q_out for mu^2; inputs inside the table range and scores inside the output range."""
+    model, hls_model, emu = build(KL, name)
+    a = emu.graph["layers"][-1]["attrs"]
+    L, full = int(a["n_latent"]), a["mode"] == "full"
+    spec_in = emu.input_precision
+    rng = np.random.default_rng(7)
+    n = N_RANDOM
+    r = float(a["table_range_log2"])
+    lim = min(2.0 ** (spec_in.integer - 1), 2.0 ** r)
+    X = np.concatenate([rng.normal(0, lim / 3, (n, L)), rng.uniform(-lim, lim, (n, L))], axis=1)
+    X = np.clip(X, -lim, lim - 2 * _lsb(spec_in))
+    if full:  # keep exp(logvar) inside the table type (a saturated table entry is outside any LSB bound)
+        t = l1emu.parse_precision(a["table_t"])
+        lv_hi = np.log(2.0 ** (t.integer - (1 if t.is_signed else 0)) - _lsb(t)) - 2.0 ** (r + 1) / int(a["table_size"])
+        X[:, L:] = np.minimum(X[:, L:], lv_hi)
+    _bit_exact(hls_model, emu, X, f"KLScore/{name} float-check inputs")
+    xq = _quantized_inputs(emu, X)
+    y_k = model.predict(xq, verbose=0, batch_size=4096).astype(np.float64).ravel()
+    y_fw = emu.predict(X).ravel()
+    q_acc, q_out = _lsb(l1emu.parse_precision(a["accum_t"])), _lsb(emu.output_precisions()[0])
+    if full:
+        lv = xq[:, L:]
+        half_bin = 2.0 ** (r + 1) / int(a["table_size"]) / 2
+        q_t = _lsb(l1emu.parse_precision(a["table_t"]))
+        bound = 0.5 * (np.sum(np.exp(lv) * np.expm1(half_bin) + q_t, axis=1) + L * q_acc) + q_out
+    else:
+        bound = np.full(n, L * q_acc + q_out)
+    bound = bound + 1e-5 * (1 + np.abs(y_k))  # Keras evaluates in float32
+    out = emu.output_precisions()[0]
+    in_range = np.abs(y_k) < 2.0 ** (out.integer - (1 if out.is_signed else 0)) - 1
+    assert in_range.sum() >= N_RANDOM // 2
+    err = np.abs(y_fw - y_k)[in_range]
+    bound = bound[in_range]
+    print(f"KLScore/{name} float check: {in_range.sum()} events, max |err| {err.max():.4g}, median bound "
+          f"{np.median(bound):.4g}, worst err/bound {np.max(err / bound):.3f}")
+    assert np.all(err <= bound)
+
+
+# -- static and API checks -------------------------------------------------------------------------------------
+def test_hls_has_no_floating_point():
+    """The HLS of the custom layers and the generated configs of these layers: no float/double anywhere
+    (tables are weight arrays computed at conversion time; constants are built from bits)."""
+    pattern = re.compile(r"\b(float|double|half|sqrt|exp|log|pow)\s*[(<]|\b(float|double)\b")
+    for path in fw.header_paths():
+        text = re.sub(r"//[^\n]*|/\*.*?\*/", "", open(path).read(), flags=re.S)  # code, not comments
+        assert not pattern.search(text), f"{os.path.basename(path)} uses floating point"
+    for table, name in ((INORM, "lc_narrow_sat"), (KL, "full_default")):
+        _, hls_model, _ = build(table, name)
+        params = open(os.path.join(hls_model.config.get_output_dir(), "firmware", "parameters.h")).read()
+        block = params[params.index("struct config"):]
+        assert not re.search(r"\b(float|double)\b", block)
+
+
+def test_tables_are_exact_in_the_written_firmware():
+    """The table the firmware loads equals the Python-computed table codes (no text round-trip loss)."""
+    _, hls_model, emu = build(KL, "full_default")
+    layer = hls_model.graph["kl"]
+    a = emu.graph["layers"][-1]["attrs"]
+    prec = layer.get_weights("table").type.precision
+    expect = fw.quantized_table(np.exp(fw.table_centres(int(a["table_size"]), int(a["table_range_log2"]), True)), prec)
+    spec = l1emu.parse_precision(a["table_t"])
+    np.testing.assert_array_equal(l1emu.to_double(np.asarray(emu.graph["layers"][-1]["arrays"]["table"]), spec), expect)
+
+
+def test_keras_layers_save_load(tmp_path):
+    model = inorm_model((4, 3))
+    path = str(tmp_path / "m.h5")
+    model.save(path)
+    again = tf.keras.models.load_model(path, custom_objects=custom_objects())
+    X = np.random.default_rng(0).normal(0, 1, (10, 4, 3))
+    np.testing.assert_array_equal(again.predict(X, verbose=0), model.predict(X, verbose=0))
+    k = kl_model(4, "mu2")
+    k.save(str(tmp_path / "k.h5"))
+    k2 = tf.keras.models.load_model(str(tmp_path / "k.h5"), custom_objects=custom_objects())
+    assert k2.get_layer("kl").mode == "mu2"
+
+
+def test_bad_configurations_are_refused():
+    with pytest.raises(ValueError, match="mode"):
+        KLScore(mode="kl")
+    with pytest.raises(ValueError, match="epsilon"):
+        InstanceNormalization(epsilon=0)
+    emu_graph = build(KL, "mu2_wrap")[2].graph
+    bad = {**emu_graph, "layers": [{**emu_graph["layers"][0], "attrs": {**emu_graph["layers"][0]["attrs"],
+                                                                         "mode": "kl"}}]}
+    with pytest.raises(l1emu.L1emuError, match="mode"):
+        l1emu.Emulator(bad)
