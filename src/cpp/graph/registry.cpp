@@ -4,8 +4,11 @@
 #include <map>
 
 #include "../layers/activation.h"
+#include "../layers/conv.h"
 #include "../layers/dense.h"
+#include "../layers/merge.h"
 #include "../layers/norm.h"
+#include "../layers/pooling.h"
 
 namespace l1emu::graph {
 
@@ -17,6 +20,12 @@ static const std::map<std::string, Factory> &factories() {
         {"Dense", layers::make_dense},
         {"BatchNormalization", layers::make_batchnorm},
         {"Activation", layers::make_activation},
+        {"Conv", layers::make_conv},
+        {"Pooling", layers::make_pool},
+        {"Copy", layers::make_copy},
+        {"ZeroPadding", layers::make_gather},
+        {"Concatenate", layers::make_gather},
+        {"Merge", layers::make_merge},
     };
     return f;
 }
