@@ -95,7 +95,7 @@ def conv1d_model(stream, seed=4):
     g1 = L.GlobalAveragePooling1D(name="gap")(c3)
     g2 = L.GlobalMaxPooling1D(name="gmp")(pw)
     r = L.Reshape((14,), name="reshape")(pw)
-    out = L.Concatenate(name="concat_flat")([g1, g2, r]) if False else L.Concatenate(name="concat_flat")([g1, g2])
+    out = L.Concatenate(name="concat_flat")([g1, g2])
     model = tf.keras.Model(inp, [out, r, L.Flatten(name="flatten")(c3)], name="conv1d_family")
     _randomize(model, np.random.default_rng(seed), 0.7)
     return model
@@ -114,6 +114,23 @@ def _set(cfg, names, **precision):
         if not isinstance(cfg["LayerName"][name]["Precision"], dict):
             cfg["LayerName"][name]["Precision"] = {"result": cfg["LayerName"][name]["Precision"]}
         cfg["LayerName"][name]["Precision"].update(precision)
+
+
+def _reuse_factor(layer, stream):
+    """A reuse factor > 1 that hls4ml accepts for the layer (n_in = kernel area x channels). hls4ml 1.3 cannot
+    compile a pointwise convolution whose reuse factor is > n_in and not a multiple of it (its template names
+    a missing nnet::DenseResource_rf_gt_nin), and silently keeps an invalid one for pointwise layers, so the
+    choice is made here: 3 or 2 (dividing n_in), or, for io_stream pointwise layers, the fully
+    serial n_in * n_out (> n_in, the dense_resource_rf_gt_nin_rem0 schedule)."""
+    kernel = getattr(layer, "kernel_size", (1,))
+    n_in = int(np.prod(kernel)) * int(layer.input_shape[-1])
+    n_out = int(layer.units if hasattr(layer, "units") else layer.filters)
+    if stream and int(np.prod(kernel)) == 1 and not hasattr(layer, "units"):
+        return n_in * n_out
+    for rf in (3, 2):
+        if n_in % rf == 0:  # the conv resource kernels move to the next output every n_in / rf blocks
+            return rf
+    return 1
 
 
 def configure(model, config):
@@ -139,7 +156,7 @@ def configure(model, config):
     elif config in ("resource", "stream_resource"):
         cfg["Model"]["Strategy"] = "Resource"
         for name in convs:
-            cfg["LayerName"][name]["ReuseFactor"] = 3
+            cfg["LayerName"][name]["ReuseFactor"] = _reuse_factor(model.get_layer(name), config == "stream_resource")
         _set(cfg, convs, accum="fixed<14,5,RND,SAT>", result="fixed<13,5,RND,SAT>")
         _set(cfg, pools, accum="fixed<11,4,TRN_ZERO,SAT>")
     else:
@@ -201,3 +218,42 @@ def test_bit_exact(model_name, config):
               f"{mismatches} mismatching raw codes, {len(np.unique(g))} distinct codes")
         assert len(np.unique(g)) > 5  # not a constant output
     assert total == 0
+
+
+def _convert_only(model, tmp_path, backend="Vitis", io_type="io_parallel", **cfg_update):
+    """hls4ml ModelGraph without compiling (the importer reads only the graph)."""
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
+    for name, layer_cfg in cfg_update.items():
+        cfg["LayerName"][name].update(layer_cfg)
+    if any("ReuseFactor" in c for c in cfg_update.values()):
+        cfg["Model"]["Strategy"] = "Resource"
+    return hls4ml.converters.convert_from_keras_model(model, hls_config=cfg, backend=backend, io_type=io_type,
+                                                      output_dir=str(tmp_path / "prj"))
+
+
+def test_unsupported_configurations_raise(tmp_path):
+    import tensorflow as tf
+    from tensorflow.keras import layers as L
+
+    # io_parallel resource convolution with reuse factor > n_in: conv_*_resource_cl asserts / reads past its buffer
+    inp = L.Input((6, 6, 1))
+    model = tf.keras.Model(inp, L.Conv2D(4, 1, name="pw")(inp))
+    hls_model = _convert_only(model, tmp_path / "a", pw={"ReuseFactor": 4})
+    with pytest.raises(l1emu.UnsupportedLayerError, match="'pw'.*reuse factor 4 > n_in = 1"):
+        l1emu.from_hls4ml(hls_model)
+
+    # streamed 2D pooling with padding: hls4ml's pooling2d_cl on streams asserts it has none
+    inp = L.Input((6, 6, 2))
+    model = tf.keras.Model(inp, L.MaxPooling2D(3, strides=2, padding="same", name="mp")(inp))
+    hls_model = _convert_only(model, tmp_path / "b", io_type="io_stream")
+    with pytest.raises(l1emu.UnsupportedLayerError, match="'mp'.*padding"):
+        l1emu.from_hls4ml(hls_model)
+
+    # the Vivado backend's "encoded" streamed convolution
+    inp = L.Input((6, 6, 2))
+    model = tf.keras.Model(inp, L.Conv2D(2, 3, name="conv")(inp))
+    hls_model = _convert_only(model, tmp_path / "c", backend="Vivado", io_type="io_stream",
+                              conv={"ConvImplementation": "Encoded"})
+    with pytest.raises(l1emu.UnsupportedLayerError, match="'conv'.*encoded"):
+        l1emu.from_hls4ml(hls_model)
+

@@ -25,6 +25,7 @@ IMPORTERS = {
     "ZeroPadding2D": shape.zero_padding,
     "Reshape": shape.copy,
     "Clone": shape.copy,
+    "Repack": shape.copy,
     "Concatenate": shape.concatenate,
     "Merge": shape.merge,
 }
