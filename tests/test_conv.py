@@ -257,3 +257,16 @@ def test_unsupported_configurations_raise(tmp_path):
     with pytest.raises(l1emu.UnsupportedLayerError, match="'conv'.*encoded"):
         l1emu.from_hls4ml(hls_model)
 
+
+
+def test_save_load_round_trip(tmp_path):
+    keras_model = conv2d_model(True)
+    cfg, io_type = configure(keras_model, "stream_resource")
+    hls_model = ref.convert(keras_model, "conv2d-stream_resource", cfg, io_type=io_type)
+    emu = l1emu.from_hls4ml(hls_model)
+    emu.save(tmp_path / "conv.l1emu")
+    again = l1emu.load(tmp_path / "conv.l1emu")
+    X = np.random.default_rng(8).normal(0, 3, (3000,) + emu.input_shape)
+    for a, b in zip(again.predict_raw(X), emu.predict_raw(X)):
+        np.testing.assert_array_equal(a, b)
+    assert again.summary(print_fn=None) == emu.summary(print_fn=None)

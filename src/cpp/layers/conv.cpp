@@ -73,10 +73,18 @@ Conv::Conv(const LayerDesc &d)
     for (size_t f = 0; f < n_filt_; ++f) bias_acc_[f] = quantize(value_of(bias[f], b_spec), b_spec.frac(), accum_);
     prod_frac_ = in_.spec.frac() + w_spec_.frac();
     const int up = accum_.frac() - prod_frac_;
-    exact_products_ = up >= 0 && up < 64;
-    if (exact_products_) {
+    const bool small = in_.spec.width + w_spec_.width <= 62;  // |data * weight| fits in int64
+    if (up >= 0 && up < 64)
+        prod_ = Prod::Exact;
+    else if (up < 0 && -up < 62 && small && accum_.q == fixed::QMode::TRN)
+        prod_ = Prod::Floor;
+    else
+        prod_ = Prod::General;
+    if (prod_ != Prod::General) {
+        down_ = up < 0 ? -up : 0;
         w_shifted_.resize(w_.size());
-        for (size_t k = 0; k < w_.size(); ++k) w_shifted_[k] = uint64_t(int64_t(value_of(w_[k], w_spec_))) << up;
+        for (size_t k = 0; k < w_.size(); ++k)
+            w_shifted_[k] = uint64_t(int64_t(value_of(w_[k], w_spec_))) << (prod_ == Prod::Exact ? up : 0);
     }
 }
 
@@ -101,16 +109,18 @@ void Conv::forward_wrap(const int64_t *x, int64_t *y, size_t n) const {
                 if (g[i] < 0) continue;  // padding: a zero of data_T
                 const int64_t xi = xe[g[i]];
                 if (xi == 0) continue;
-                if (exact_products_) {
-                    // the code is the integer the value stands for (unsigned codes are zero-extended)
+                // the code is the integer the value stands for (unsigned codes are zero-extended)
+                const uint64_t *w = &w_shifted_[i * n_filt_];
+                if (prod_ == Prod::Exact) {
                     const uint64_t ux = uint64_t(xi);
-                    const uint64_t *w = &w_shifted_[i * n_filt_];
                     for (size_t f = 0; f < n_filt_; ++f) acc[f] += ux * w[f];
+                } else if (prod_ == Prod::Floor) {  // AP_TRN: floor, an arithmetic shift of the exact product
+                    for (size_t f = 0; f < n_filt_; ++f) acc[f] += uint64_t((xi * int64_t(w[f])) >> down_);
                 } else {
                     const i128 xv = value_of(xi, in_.spec);
-                    const int64_t *w = &w_[i * n_filt_];
+                    const int64_t *wc = &w_[i * n_filt_];
                     for (size_t f = 0; f < n_filt_; ++f)
-                        if (w[f]) acc[f] += uint64_t(quantize(xv * value_of(w[f], w_spec_), prod_frac_, accum_));
+                        if (wc[f]) acc[f] += uint64_t(quantize(xv * value_of(wc[f], w_spec_), prod_frac_, accum_));
                 }
             }
             for (size_t f = 0; f < n_filt_; ++f)

@@ -36,9 +36,13 @@ class Conv : public Layer {
     Spec w_spec_, accum_;
     std::vector<int64_t> bias_acc_;    // biases already cast to accum_t
     std::vector<int64_t> order_;       // [n_filt x n_in]
-    int prod_frac_;                    // fractional bits of data * weight
-    bool exact_products_;              // every product is representable at accum_t's LSB
-    std::vector<uint64_t> w_shifted_;  // weights pre-shifted to accum_t's LSB (exact_products_ only)
+    int prod_frac_;  // fractional bits of data * weight
+    // How (accum_t)(data * weight) is formed in the wrapping fast path: Exact (representable at accum_t's
+    // LSB: weights pre-shifted), Floor (AP_TRN: an int64 product shifted down by down_ bits), General
+    // (fixed::quantize per product).
+    enum class Prod { Exact, Floor, General } prod_;
+    int down_ = 0;
+    std::vector<uint64_t> w_shifted_;  // Exact: weights pre-shifted to accum_t's LSB; Floor: weight values
 };
 
 std::unique_ptr<Layer> make_conv(const LayerDesc &d);

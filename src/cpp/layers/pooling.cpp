@@ -109,15 +109,14 @@ int64_t Pool::parallel(const int64_t *xe, const int64_t *g, size_t c) const {
     return acc;  // divided by the caller
 }
 
-int64_t Pool::stream(const int64_t *xe, const int64_t *g, size_t c) const {
-    std::vector<int64_t> w(win_);
+int64_t Pool::stream(const int64_t *xe, const int64_t *g, size_t c, int64_t *w) const {
     for (size_t k = 0; k < win_; ++k) w[k] = quantize(value_of(xe[g[k] * n_chan_ + c], in_.spec), in_.spec.frac(), accum_);
     if (op_ == Op::Max) {
         i128 y = value_of(w[0], accum_);
         for (size_t k = 1; k < win_; ++k) y = std::max(y, value_of(w[k], accum_));
         return quantize(y, accum_.frac(), out.spec);
     }
-    return tree_sum(w.data(), win_);
+    return tree_sum(w, win_);
 }
 
 int64_t Pool::global_stream(const int64_t *xe, size_t c) const {
@@ -135,6 +134,7 @@ int64_t Pool::global_stream(const int64_t *xe, size_t c) const {
 
 void Pool::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
     const bool avg = op_ == Op::Average;
+    std::vector<int64_t> scratch(win_);  // the window cast to accum_t (stream)
     for (size_t e = 0; e < n; ++e) {
         const int64_t *xe = in[0] + e * in_.size;
         int64_t *ye = out_codes + e * out.size;
@@ -144,7 +144,7 @@ void Pool::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const
                 int64_t r;
                 switch (impl_) {
                     case Impl::Parallel: r = parallel(xe, g, c); break;
-                    case Impl::Stream: r = stream(xe, g, c); break;
+                    case Impl::Stream: r = stream(xe, g, c, scratch.data()); break;
                     default: r = global_stream(xe, c); break;
                 }
                 ye[p * n_chan_ + c] = avg ? divide(r, count_[p]) : r;

@@ -31,7 +31,7 @@ class Pool : public Layer {
 
    private:
     int64_t parallel(const int64_t *xe, const int64_t *g, size_t c) const;
-    int64_t stream(const int64_t *xe, const int64_t *g, size_t c) const;
+    int64_t stream(const int64_t *xe, const int64_t *g, size_t c, int64_t *scratch) const;
     int64_t global_stream(const int64_t *xe, size_t c) const;
     int64_t tree_sum(const int64_t *v, size_t n) const;
     int64_t add_acc(int64_t a, int64_t b) const;
