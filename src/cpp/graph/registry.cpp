@@ -5,10 +5,13 @@
 
 #include "../layers/activation.h"
 #include "../layers/bdt.h"
+#include "../layers/conv.h"
 #include "../layers/dense.h"
 #include "../layers/instance_norm.h"
 #include "../layers/kl_score.h"
+#include "../layers/merge.h"
 #include "../layers/norm.h"
+#include "../layers/pooling.h"
 
 namespace l1emu::graph {
 
@@ -23,6 +26,12 @@ static const std::map<std::string, Factory> &factories() {
         {"BDT", layers::make_bdt},
         {"InstanceNorm", layers::make_instance_norm},
         {"KLScore", layers::make_kl_score},
+        {"Conv", layers::make_conv},
+        {"Pooling", layers::make_pool},
+        {"Copy", layers::make_copy},
+        {"ZeroPadding", layers::make_gather},
+        {"Concatenate", layers::make_gather},
+        {"Merge", layers::make_merge},
     };
     return f;
 }

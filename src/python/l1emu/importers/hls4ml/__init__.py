@@ -4,7 +4,7 @@ quantized exactly as the generated C++ does (decimal text -> double -> weight_t)
 
 from ...emulator import Emulator
 from ...errors import UnsupportedLayerError
-from . import anomaly, core
+from . import anomaly, conv, core, shape
 from .common import result_precision
 
 # hls4ml layer class -> importer returning {"kind", "inputs", "attrs", "arrays"}; one module per family.
@@ -15,6 +15,21 @@ IMPORTERS = {
     "ReLU": core.activation,
     "InstanceNorm": anomaly.instance_norm,
     "KLScore": anomaly.kl_score,
+    "Conv1D": conv.conv,
+    "Conv2D": conv.conv,
+    "PointwiseConv1D": conv.conv,
+    "PointwiseConv2D": conv.conv,
+    "Pooling1D": conv.pooling,
+    "Pooling2D": conv.pooling,
+    "GlobalPooling1D": conv.pooling,
+    "GlobalPooling2D": conv.pooling,
+    "ZeroPadding1D": shape.zero_padding,
+    "ZeroPadding2D": shape.zero_padding,
+    "Reshape": shape.copy,
+    "Clone": shape.copy,
+    "Repack": shape.copy,
+    "Concatenate": shape.concatenate,
+    "Merge": shape.merge,
 }
 
 

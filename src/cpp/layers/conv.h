@@ -1,0 +1,50 @@
+// nnet_conv1d*.h / nnet_conv2d*.h / nnet_conv_stream.h / nnet_sepconv*_stream.h (pointwise), channels_last.
+// Every implementation hls4ml generates (io_parallel im2col + conv_*_latency_cl / conv_*_resource_cl,
+// io_stream line buffer + the mult_config dense kernel, pointwise variants) computes, per output pixel,
+//   mult = (accum_t)(data * weight);  acc = (accum_t)bias;  acc += mult (in the kernel's order);
+//   res = (res_t)acc,
+// over the window of (kh, kw, c) inputs, padded positions being zeros of data_T (io_stream convolutions
+// see an explicit ZeroPadding layer instead). Conv1D is the height-1 case. The window of every output
+// pixel is gathered once (im2col) in the constructor, so evaluation is a dense MAC over gathered inputs.
+#pragma once
+
+#include <memory>
+
+#include "desc.h"
+
+namespace l1emu::layers {
+
+class Conv : public Layer {
+   public:
+    // attrs: in_height, in_width, n_chan, filt_height, filt_width, n_filt, stride_height, stride_width,
+    // pad_top, pad_bottom, pad_left, pad_right, weight_t, bias_t, accum_t.
+    // arrays: weight [filt_height*filt_width*n_chan x n_filt] codes (Keras orientation), bias [n_filt],
+    // optional order [n_filt x n_in]: per filter, window indices in the kernel's accumulation order
+    // (absent = ascending, as the latency kernels).
+    explicit Conv(const LayerDesc &d);
+    void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    size_t ops() const override { return n_pix_ * n_in_ * n_filt_; }
+
+   private:
+    void forward_wrap(const int64_t *x, int64_t *y, size_t n) const;
+    void forward_ordered(const int64_t *x, int64_t *y, size_t n) const;
+
+    TensorInfo in_;
+    size_t n_in_, n_filt_, n_pix_;
+    std::vector<int64_t> gather_;  // [n_pix x n_in]: flat input index, -1 for padding
+    std::vector<int64_t> w_;       // [n_in x n_filt]
+    Spec w_spec_, accum_;
+    std::vector<int64_t> bias_acc_;    // biases already cast to accum_t
+    std::vector<int64_t> order_;       // [n_filt x n_in]
+    int prod_frac_;  // fractional bits of data * weight
+    // How (accum_t)(data * weight) is formed in the wrapping fast path: Exact (representable at accum_t's
+    // LSB: weights pre-shifted), Floor (AP_TRN: an int64 product shifted down by down_ bits), General
+    // (fixed::quantize per product).
+    enum class Prod { Exact, Floor, General } prod_;
+    int down_ = 0;
+    std::vector<uint64_t> w_shifted_;  // Exact: weights pre-shifted to accum_t's LSB; Floor: weight values
+};
+
+std::unique_ptr<Layer> make_conv(const LayerDesc &d);
+
+}  // namespace l1emu::layers

@@ -1,0 +1,52 @@
+// Layout-only and element-wise layers (nnet_merge*.h, nnet_padding*.h, Reshape/Flatten/Clone):
+//  Copy (Reshape, Flatten, Clone, Repack): res = (res_t)data, element by element — hls4ml's arrays are
+//    channels_last flat, so reshaping never moves a value.
+//  Gather (ZeroPadding, Concatenate): res[k] = (res_t)input[src[k]][idx[k]], or 0 where idx[k] = -1.
+//  Merge: res = (res_t)(a op b) with the exact ap_fixed result of + - * (a + b) * 0.5, or the larger /
+//    smaller of a, b cast to res_t; inputs broadcast as data[i % n_elem] (nnet_merge.h).
+#pragma once
+
+#include <memory>
+
+#include "desc.h"
+
+namespace l1emu::layers {
+
+class Copy : public Layer {
+   public:
+    explicit Copy(const LayerDesc &d);
+    void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+
+   private:
+    TensorInfo in_;
+};
+
+class Gather : public Layer {
+   public:
+    // arrays: source [out size] (which input, 0-based), index [out size] (-1: a zero).
+    explicit Gather(const LayerDesc &d);
+    void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+
+   private:
+    std::vector<TensorInfo> in_;
+    std::vector<int64_t> src_, idx_;
+};
+
+class Merge : public Layer {
+   public:
+    enum class Op { Add, Subtract, Multiply, Average, Maximum, Minimum };
+    // attrs: op (add, subtract, multiply, average, maximum, minimum). Two inputs.
+    explicit Merge(const LayerDesc &d);
+    void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    size_t ops() const override { return out.size; }
+
+   private:
+    TensorInfo a_, b_;
+    Op op_;
+};
+
+std::unique_ptr<Layer> make_copy(const LayerDesc &d);
+std::unique_ptr<Layer> make_gather(const LayerDesc &d);
+std::unique_ptr<Layer> make_merge(const LayerDesc &d);
+
+}  // namespace l1emu::layers
