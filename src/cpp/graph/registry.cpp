@@ -4,8 +4,10 @@
 #include <map>
 
 #include "../layers/activation.h"
+#include "../layers/activation_lut.h"
 #include "../layers/dense.h"
 #include "../layers/norm.h"
+#include "../layers/softmax.h"
 
 namespace l1emu::graph {
 
@@ -17,6 +19,8 @@ static const std::map<std::string, Factory> &factories() {
         {"Dense", layers::make_dense},
         {"BatchNormalization", layers::make_batchnorm},
         {"Activation", layers::make_activation},
+        {"LUTActivation", layers::make_lut_activation},
+        {"Softmax", layers::make_softmax},
     };
     return f;
 }
