@@ -2,6 +2,6 @@
 of them, compiled once per generated-source content and cached. Needs the 'hls4ml' extra."""
 
 from .csim import convert
-from .models import autoencoder, jet_tagger
+from .models import autoencoder, deepsets_tagger, jet_tagger, jet_tagger_softmax
 
-__all__ = ["autoencoder", "convert", "jet_tagger"]
+__all__ = ["autoencoder", "convert", "deepsets_tagger", "jet_tagger", "jet_tagger_softmax"]
