@@ -4,6 +4,7 @@
 #include <map>
 
 #include "../layers/activation.h"
+#include "../layers/activation_lut.h"
 #include "../layers/bdt.h"
 #include "../layers/conv.h"
 #include "../layers/dense.h"
@@ -12,6 +13,7 @@
 #include "../layers/merge.h"
 #include "../layers/norm.h"
 #include "../layers/pooling.h"
+#include "../layers/softmax.h"
 
 namespace l1emu::graph {
 
@@ -32,6 +34,8 @@ static const std::map<std::string, Factory> &factories() {
         {"ZeroPadding", layers::make_gather},
         {"Concatenate", layers::make_gather},
         {"Merge", layers::make_merge},
+        {"LUTActivation", layers::make_lut_activation},
+        {"Softmax", layers::make_softmax},
     };
     return f;
 }

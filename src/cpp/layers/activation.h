@@ -1,5 +1,13 @@
-// nnet_activation.h element-wise activations. linear: res = (res_t)data; relu: res = data > 0 ? data : 0,
-// assigned to res_t (QKeras quantized_relu arrives here as relu with a rounding, saturating res_t).
+// nnet_activation.h element-wise activations without tables. Every product and sum below is formed at full
+// precision by ap_fixed (exact here), compared exactly, and assigned once to res_t.
+//   linear: res = data;  relu: data > 0 ? data : 0  (QKeras quantized_relu / quantized_bits arrive here with a
+//   rounding, saturating res_t);
+//   leaky_relu: data > 0 ? data : alpha * data;  thresholded_relu: data > theta ? data : 0  (alpha, theta: the
+//   param_t literal of the function call);  prelu: data > 0 ? data : alpha[i] * data;
+//   hard_sigmoid: clip(slope * data + shift, 0, 1);  hard_tanh: 2 * that - 1  (slope_t, shift_t constants);
+//   binary_tanh: data >= 0 ? 1 : -1 (ap_uint<1> results: 1 : 0);
+//   ternary_tanh: io_parallel d = (data_t)(2 * data): d > 1 ? 1 : d > -1 ? 0 : -1;
+//                 io_stream: data > 1 ? 1 : data <= -1 ? -1 : 0.
 #pragma once
 
 #include <memory>
@@ -10,14 +18,21 @@ namespace l1emu::layers {
 
 class Activation : public Layer {
    public:
-    enum class Fn { Linear, ReLU };
-    // attrs: activation (linear, relu).
+    enum class Fn { Linear, ReLU, LeakyReLU, ThresholdedReLU, PReLU, HardSigmoid, HardTanh, BinaryTanh, TernaryTanh };
+    // attrs: activation; leaky_relu/thresholded_relu: param_t, param (code); prelu: param_t + array alpha;
+    // hard_sigmoid/hard_tanh: slope_t, slope, shift_t, shift (codes); binary_tanh: xnor (1 for ap_uint<1>
+    // results); ternary_tanh: io_type.
     explicit Activation(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
 
    private:
     TensorInfo in_;
     Fn fn_;
+    Spec param_t_, shift_t_;
+    int64_t param_ = 0, shift_ = 0;   // alpha / theta / slope codes; shift code
+    std::vector<int64_t> alpha_;      // prelu, per element
+    bool xnor_ = false, stream_ = false;
+    int64_t pos_ = 0, zero_ = 0, neg_ = 0;  // +1, 0, -1 cast to res_t (binary/ternary tanh)
 };
 
 std::unique_ptr<Layer> make_activation(const LayerDesc &d);

@@ -4,15 +4,23 @@ quantized exactly as the generated C++ does (decimal text -> double -> weight_t)
 
 from ...emulator import Emulator
 from ...errors import UnsupportedLayerError
-from . import anomaly, conv, core, shape
+from . import activation, anomaly, conv, core, shape
 from .common import result_precision
 
 # hls4ml layer class -> importer returning {"kind", "inputs", "attrs", "arrays"}; one module per family.
 IMPORTERS = {
     "Dense": core.dense,
     "BatchNormalization": core.batchnorm,
-    "Activation": core.activation,
-    "ReLU": core.activation,
+    "Activation": activation.activation,
+    "ReLU": activation.activation,
+    "TernaryTanh": activation.activation,
+    "ParametrizedActivation": activation.parametrized,
+    "LeakyReLU": activation.parametrized,
+    "ThresholdedReLU": activation.parametrized,
+    "ELU": activation.parametrized,
+    "PReLU": activation.prelu,
+    "HardActivation": activation.hard,
+    "Softmax": activation.softmax,
     "InstanceNorm": anomaly.instance_norm,
     "KLScore": anomaly.kl_score,
     "Conv1D": conv.conv,

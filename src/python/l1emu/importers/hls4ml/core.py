@@ -1,12 +1,9 @@
-"""Dense, BatchNormalization and the piecewise-linear activations (linear, relu)."""
+"""Dense and BatchNormalization."""
 
 import numpy as np
 
 from ...errors import UnsupportedLayerError
 from .common import precision, weight_codes
-
-_ACTIVATIONS = {"linear", "relu"}
-
 
 def _resource_order(n_in, n_out, rf, name):
     """Per output, the order in which nnet_dense_resource.h adds the inputs (weights transposed: index
@@ -99,15 +96,3 @@ def batchnorm(layer, ins):
     b, b_t = weight_codes(layer, "bias")
     return {"kind": "BatchNormalization", "inputs": ins, "attrs": {"scale_t": s_t, "bias_t": b_t},
             "arrays": {"scale": s.reshape(-1), "bias": b.reshape(-1)}}
-
-
-def activation(layer, ins):
-    fn = str(layer.get_attr("activation", "")).lower()
-    if layer.class_name == "ReLU":
-        fn = "relu"
-    if fn not in _ACTIVATIONS:
-        raise UnsupportedLayerError(f"layer '{layer.name}' ({layer.class_name}): activation '{fn}' is not "
-                                    f"supported yet (supported: {', '.join(sorted(_ACTIVATIONS))})")
-    return {"kind": "Activation", "inputs": ins, "attrs": {"activation": fn}, "arrays": {}}
-
-

@@ -1,0 +1,203 @@
+#include "softmax.h"
+
+#include <cmath>
+#include <string>
+
+#include "activation_lut.h"
+
+namespace l1emu::layers {
+
+using fixed::i128;
+using fixed::quantize;
+using fixed::value_of;
+
+namespace {
+
+Softmax::Impl parse_impl(const LayerDesc &d) {
+    const std::string &s = d.attr("implementation");
+    if (s == "latency") return Softmax::Impl::Latency;
+    if (s == "stable") return Softmax::Impl::Stable;
+    if (s == "legacy") return Softmax::Impl::Legacy;
+    if (s == "argmax") return Softmax::Impl::Argmax;
+    d.fail("unknown softmax implementation '" + s + "' (latency, stable, legacy, argmax)");
+}
+
+// nnet_helpers.h
+constexpr int ceillog2(int x) { return (x <= 2) ? 1 : 1 + ceillog2((x + 1) / 2); }
+constexpr int floorlog2(int x) { return (x < 2) ? 0 : 1 + floorlog2(x / 2); }
+
+// softmax_idx_from_real_val: the top n bits of the code, as unsigned.
+inline size_t top_bits(int64_t code, const Spec &s, int n) {
+    const uint64_t bits = s.width < 64 ? uint64_t(code) & ((uint64_t(1) << s.width) - 1) : uint64_t(code);
+    return size_t(bits >> (s.width - n));
+}
+
+// softmax_real_val_from_idx: x(x.width - 1, x.width - N) = i; return (float)x.
+inline float real_val_from_idx(size_t i, const Spec &s, int n) {
+    return float(fixed::to_double(fixed::wrap_bits(uint64_t(i) << (s.width - n), s), s));
+}
+
+size_t table_size_attr(const LayerDesc &d, const char *key, const Spec &addr, bool sliced) {
+    const long long n = d.int_attr(key);
+    if (n < 1 || n > (1 << 24)) d.fail(std::string(key) + " must be in 1..2^24");
+    if (sliced) {
+        // The firmware addresses the table with the top ceillog2(n) bits of a value: other sizes (or more
+        // address bits than the value has) read outside the table, which has no defined result.
+        if ((n & (n - 1)) != 0)
+            d.fail(std::string(key) + " = " + std::to_string(n) + " is not a power of two (the firmware would read "
+                   "outside its table)");
+        if (ceillog2(int(n)) > addr.width)
+            d.fail(std::string(key) + " = " + std::to_string(n) + " needs more address bits than " +
+                   fixed::spec_name(addr) + " has");
+    }
+    return size_t(n);
+}
+
+}  // namespace
+
+Softmax::Softmax(const LayerDesc &d)
+    : Layer(d.name, d.kind, d.inputs, d.out()),
+      in_(d.input_info.at(0)),
+      impl_(parse_impl(d)),
+      n_slice_(size_t(d.int_attr("n_slice"))),
+      n_outer_(size_t(d.int_attr("n_outer"))),
+      n_inner_(size_t(d.int_attr("n_inner"))) {
+    if (in_.size != out.size) d.fail("input and output sizes differ");
+    if (n_slice_ == 0 || n_slice_ * n_outer_ * n_inner_ != in_.size)
+        d.fail("n_slice * n_outer * n_inner must equal the input size");
+    if (impl_ == Impl::Argmax) {
+        one_res_ = quantize(1, 0, out.spec);
+        return;
+    }
+    if (impl_ == Impl::Legacy) {
+        exp_t_ = inv_t_ = d.spec_attr("table_t");
+        exp_size_ = table_size_attr(d, "exp_table_size", exp_t_, false);
+        inv_size_ = table_size_attr(d, "inv_table_size", inv_t_, false);
+        if (in_.spec.width + 34 > 120 || exp_t_.width + 34 > 120) d.fail("types too wide for the index computation");
+        exp_table_.resize(exp_size_);
+        for (int ii = 0; ii < int(exp_size_); ++ii) {  // init_exp_table_legacy
+            float in_val = 2 * 8.0 * (ii - float(exp_size_) / 2.0) / float(exp_size_);
+            exp_table_[size_t(ii)] = fixed::from_double(double(std::exp(in_val)), exp_t_);
+        }
+        inv_table_.resize(inv_size_);
+        for (int ii = 0; ii < int(inv_size_); ++ii) {  // init_invert_table_legacy
+            float in_val = 64.0 * ii / float(inv_size_);
+            inv_table_[size_t(ii)] = in_val > 0.0 ? fixed::from_double(1.0 / in_val, inv_t_) : 0;
+        }
+        one_res_ = quantize(1, 0, exp_t_);
+        return;
+    }
+    exp_t_ = d.spec_attr("exp_table_t");
+    inv_t_ = d.spec_attr("inv_table_t");
+    accum_t_ = d.spec_attr("accum_t");
+    inv_inp_t_ = d.spec_attr("inv_inp_t");
+    const bool stable = impl_ == Impl::Stable;
+    if (stable) norm_t_ = d.spec_attr("inp_norm_t");
+    const Spec &exp_addr = stable ? norm_t_ : in_.spec;
+    exp_size_ = table_size_attr(d, "exp_table_size", exp_addr, true);
+    inv_size_ = table_size_attr(d, "inv_table_size", inv_inp_t_, true);
+    exp_bits_ = ceillog2(int(exp_size_));
+    inv_bits_ = ceillog2(int(inv_size_));
+    if (accum_t_.width + inv_t_.width > 120) d.fail("accum_t and inv_table_t too wide for exact products");
+    float exp_scale;
+    try {
+        exp_scale = float(std::stod(d.attr("exp_scale")));  // static constexpr float exp_scale = <literal>;
+    } catch (const std::logic_error &) {
+        d.fail("exp_scale '" + d.attr("exp_scale") + "' is not a number");
+    }
+    exp_table_.resize(exp_size_);
+    exp_acc_.resize(exp_size_);
+    for (size_t i = 0; i < exp_size_; ++i) {  // init_exp_table<data_T or inp_norm_t>(table, negative = stable)
+        float x = real_val_from_idx(i, exp_addr, exp_bits_) * exp_scale;
+        if (stable) x = -x;
+        exp_table_[i] = fixed::from_double(double(std::exp(x)), exp_t_);
+        exp_acc_[i] = quantize(value_of(exp_table_[i], exp_t_), exp_t_.frac(), accum_t_);
+    }
+    inv_table_.resize(inv_size_);
+    for (size_t i = 0; i < inv_size_; ++i) {  // init_invert_table<inv_inp_t>
+        float x = real_val_from_idx(i, inv_inp_t_, inv_bits_);
+        inv_table_[i] = fixed::from_double(double(1 / x), inv_t_);
+    }
+}
+
+// reduce<accum_t, N, Op_add<accum_t>>: balanced tree, every partial sum assigned to accum_t.
+int64_t Softmax::reduce_sum(const int64_t *v, size_t n) const {
+    if (n == 1) return v[0];
+    const int fa = accum_t_.frac();
+    if (n == 2) return quantize(value_of(v[0], accum_t_) + value_of(v[1], accum_t_), fa, accum_t_);
+    const size_t left = size_t(1) << floorlog2(int(n - 1));
+    const int64_t a = reduce_sum(v, left), b = reduce_sum(v + left, n - left);
+    return quantize(value_of(a, accum_t_) + value_of(b, accum_t_), fa, accum_t_);
+}
+
+void Softmax::slice(const int64_t *x, int64_t *y, size_t stride, std::vector<int64_t> &tmp) const {
+    const size_t n = n_slice_;
+    const Spec &ds = in_.spec;
+    if (impl_ == Impl::Argmax) {
+        size_t idx = 0;
+        i128 best = value_of(x[0], ds);
+        for (size_t i = 1; i < n; ++i) {
+            const i128 v = value_of(x[i * stride], ds);
+            if (v > best) best = v, idx = i;
+        }
+        for (size_t i = 0; i < n; ++i) y[i * stride] = i == idx ? one_res_ : zero_res_;
+        return;
+    }
+    if (impl_ == Impl::Legacy) {
+        const int f = ds.frac(), ft = exp_t_.frac();
+        const uint32_t offset = uint32_t(8 * uint32_t(exp_size_) / 16);
+        for (size_t i = 0; i < n; ++i) {
+            int64_t acc = 0;
+            const i128 xi = value_of(x[i * stride], ds);
+            for (size_t j = 0; j < n; ++j) {
+                int64_t diff = one_res_;
+                if (i != j) {
+                    const int32_t data_round =
+                        mul_div_to_int(value_of(x[j * stride], ds) - xi, f, (long long)exp_size_, 16);
+                    int32_t index = int32_t(uint32_t(data_round) + offset);
+                    if (index < 0) index = 0;
+                    if (uint32_t(index) > uint32_t(exp_size_ - 1)) index = int32_t(exp_size_ - 1);
+                    diff = exp_table_[size_t(index)];
+                }
+                acc = quantize(value_of(acc, exp_t_) + value_of(diff, exp_t_), ft, exp_t_);
+            }
+            int32_t index = mul_div_to_int(value_of(acc, exp_t_), ft, (long long)inv_size_, 64);
+            if (index < 0) index = 0;
+            if (uint32_t(index) > uint32_t(inv_size_ - 1)) index = int32_t(inv_size_ - 1);
+            y[i * stride] = quantize(value_of(inv_table_[size_t(index)], inv_t_), inv_t_.frac(), out.spec);
+        }
+        return;
+    }
+    if (impl_ == Impl::Latency) {
+        for (size_t i = 0; i < n; ++i) tmp[i] = exp_acc_[top_bits(x[i * stride], ds, exp_bits_)];
+    } else {
+        i128 x_max = value_of(x[0], ds);
+        for (size_t i = 1; i < n; ++i) x_max = std::max(x_max, value_of(x[i * stride], ds));
+        for (size_t i = 0; i < n; ++i) {
+            const int64_t d = quantize(x_max - value_of(x[i * stride], ds), ds.frac(), norm_t_);
+            tmp[i] = exp_acc_[top_bits(d, norm_t_, exp_bits_)];
+        }
+    }
+    const int64_t sum = quantize(value_of(reduce_sum(tmp.data(), n), accum_t_), accum_t_.frac(), inv_inp_t_);
+    const i128 inv = value_of(inv_table_[top_bits(sum, inv_inp_t_, inv_bits_)], inv_t_);
+    const int fp = accum_t_.frac() + inv_t_.frac();
+    for (size_t i = 0; i < n; ++i) y[i * stride] = quantize(value_of(tmp[i], accum_t_) * inv, fp, out.spec);
+}
+
+void Softmax::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
+    std::vector<int64_t> tmp(n_slice_);
+    const size_t size = out.size;
+    for (size_t e = 0; e < n; ++e) {
+        const int64_t *x = in[0] + e * size;
+        int64_t *y = out_codes + e * size;
+        for (size_t o = 0; o < n_outer_; ++o)
+            for (size_t k = 0; k < n_inner_; ++k) {
+                const size_t base = o * n_slice_ * n_inner_ + k;
+                slice(x + base, y + base, n_inner_, tmp);
+            }
+    }
+}
+
+std::unique_ptr<Layer> make_softmax(const LayerDesc &d) { return std::make_unique<Softmax>(d); }
+
+}  // namespace l1emu::layers
