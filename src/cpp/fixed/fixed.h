@@ -77,6 +77,9 @@ inline int64_t quantize(int64_t v, int src_frac, const Spec &s) {
     return q;
 }
 
+// Plain int constants (e.g. quantize(1, 0, s)) take the int64 path instead of being ambiguous.
+inline int64_t quantize(int v, int src_frac, const Spec &s) { return quantize(int64_t(v), src_frac, s); }
+
 // ap_fixed_base(double): NaN/inf follow ap_fixed's bit manipulation (callers refuse them earlier).
 int64_t from_double(double d, const Spec &s);
 

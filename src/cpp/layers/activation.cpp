@@ -71,8 +71,8 @@ Activation::Activation(const LayerDesc &d)
     }
     if (in_.spec.width + param_t_.width + std::abs(in_.spec.frac() + param_t_.frac() - shift_t_.frac()) + 4 > 120)
         d.fail("types too wide for exact products");
-    pos_ = quantize(int64_t(1), 0, out.spec);
-    neg_ = quantize(int64_t(-1), 0, out.spec);
+    pos_ = quantize(1, 0, out.spec);
+    neg_ = quantize(-1, 0, out.spec);
 }
 
 void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
