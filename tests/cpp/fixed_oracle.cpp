@@ -1,25 +1,32 @@
 // Oracle test of l1emu::fixed against the Xilinx ap_fixed headers shipped with hls4ml, compared on raw bits.
 //
-//   fixed_oracle [--scale S]
+//   fixed_oracle [--scale S] [--details N]
 //
-// Families (each over all 28 (quantization, overflow) mode pairs of the target type):
-//   cast_exhaustive        every code of 64 narrow source types cast to narrow targets (ap_fixed_base::operator=)
+// Families (every one reaches all 28 (quantization, overflow) mode pairs of the target / operand type; each
+// (source, target) pair runs in one half of them, see fixed_oracle_common.h):
+//   cast_exhaustive        every code of 64 narrow source types (widths 1..10) cast to narrow targets
+//                          (ap_fixed_base::operator=) against quantize(value, F_src, target)
 //   from_double_exhaustive every code of those sources as a double, and +/- half an LSB of the target
 //   to_double_exhaustive   to_double() of every source code and of every from_double result above
 //   cast_random            >= 1e6 biased random casts per mode pair between types up to 64 bits
 //   from_double_random     >= 1e6 random finite doubles per mode pair
 //   from_double_nonfinite  inf / NaN bit patterns (ap_fixed's bit manipulation, reproduced by l1emu)
 //   to_double_random       to_double() of the from_double_random results
-//   arith_mul/add/sub      exact ap_fixed products / sums / differences assigned to targets
-//   compare                >, ==, <, >=, !=, <= between mixed types
+//   arith_mul/add/sub      ap_fixed products / sums / differences (exact) assigned to targets, against
+//                          quantize of the exact i128 result
+//   compare                >, ==, <, >=, !=, <= between mixed types, against the exact values
 //   shift                  a << k, a >> k (same type, plain bit shifts) against quantize in TRN/WRAP
-// The informational family shift_as_own_mode_cast shows that shifts are NOT casts in the type's own modes.
+// Every quantize of a value that fits in int64 is checked through both overloads (i128, and int64 where
+// fixed.h has an inline fast path). The informational family shift_as_own_mode_cast counts how often a shift
+// would differ from a cast in the type's own modes (it is not one).
 //
 // Prints one line per family and "TOTAL: N cases, M mismatches"; the first mismatches in detail; exits 1 on
-// any mismatch. --scale multiplies the random case counts (exhaustive families are never scaled).
+// any mismatch. --scale multiplies the random case counts (exhaustive families are never scaled); --details
+// sets how many mismatches are printed in full (default 20).
 #include <algorithm>
 #include <cfloat>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -35,7 +42,7 @@ namespace {
 
 std::vector<std::unique_ptr<Family>> g_families;
 std::vector<std::string> g_details;
-constexpr std::size_t kMaxDetails = 20;
+std::size_t g_max_details = 20;
 double g_scale = 1.0;
 
 std::string i128_str(i128 v) {
@@ -74,7 +81,7 @@ Family &family(const std::string &name, bool informational) {
 
 void mismatch(Family &f, const std::string &detail) {
     ++f.mismatches;
-    if (!f.informational && g_details.size() < kMaxDetails) g_details.push_back(f.name + ": " + detail);
+    if (!f.informational && g_details.size() < g_max_details) g_details.push_back(f.name + ": " + detail);
 }
 
 double scale() { return g_scale; }
@@ -123,17 +130,105 @@ const std::vector<double> &exh_doubles_for_target(int t) {
     return cache.emplace(t, std::move(out)).first->second;
 }
 
+namespace {
+
+// quantize(v, frac, dst) as raw bits, through the i128 routine and, when v fits in int64, also through the
+// int64 overload (fixed.h's inline fast path, where there is one; otherwise the same i128 routine). True when
+// both give `ref`; else *got describes what each gave.
+bool quantize_matches(i128 v, int frac, const fx::Spec &dst, uint64_t ref, std::string *got) {
+    const uint64_t m = mask_bits(dst.width);
+    const uint64_t wide = uint64_t(fx::quantize(v, frac, dst)) & m;
+    const bool fits = v >= INT64_MIN && v <= INT64_MAX;
+    const uint64_t narrow = fits ? uint64_t(fx::quantize(int64_t(v), frac, dst)) & m : wide;
+    if (wide == ref && narrow == ref) return true;
+    *got = show(dst, wide) + (fits ? " [quantize(i128)], " + show(dst, narrow) + " [quantize(int64)]" : "");
+    return false;
+}
+
+// The exact result of a OP b as (value, fractional bits).
+std::pair<i128, int> exact(int op, const fx::Spec &sa, uint64_t ra, const fx::Spec &sb, uint64_t rb) {
+    const i128 va = fx::value_of(fx::wrap_bits(ra, sa), sa), vb = fx::value_of(fx::wrap_bits(rb, sb), sb);
+    if (op == MUL) return {va * vb, sa.frac() + sb.frac()};
+    const int f = std::max(sa.frac(), sb.frac());
+    const i128 xa = va * (i128(1) << (f - sa.frac())), xb = vb * (i128(1) << (f - sb.frac()));
+    return {op == ADD ? xa + xb : xa - xb, f};
+}
+
+}  // namespace
+
 void check_cast(Family &f, const fx::Spec &src, const fx::Spec &dst, const std::vector<uint64_t> &raw,
                 const std::vector<uint64_t> &ref) {
-    const uint64_t m = mask_bits(dst.width);
     const int sf = src.frac();
-    for (std::size_t k = 0; k < raw.size(); ++k) {
-        const uint64_t got = uint64_t(fx::quantize(fx::value_of(fx::wrap_bits(raw[k], src), src), sf, dst)) & m;
-        if (got != ref[k])
+    std::string got;
+    for (std::size_t k = 0; k < raw.size(); ++k)
+        if (!quantize_matches(fx::value_of(fx::wrap_bits(raw[k], src), src), sf, dst, ref[k], &got))
             mismatch(f, full_name(src) + " -> " + full_name(dst) + ": src " + show(src, raw[k]) + " expected " +
-                            show(dst, ref[k]) + " got " + show(dst, got));
+                            show(dst, ref[k]) + " got " + got);
+    f.add(dst, raw.size());
+}
+
+void check_arith(Family &f, int op, const fx::Spec &sa, const fx::Spec &sb, const fx::Spec &dst,
+                 const std::vector<uint64_t> &a, const std::vector<uint64_t> &b, const std::vector<uint64_t> &ref) {
+    static const char *const kOpName[] = {"*", "+", "-"};
+    std::string got;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        const auto [v, frac] = exact(op, sa, a[k], sb, b[k]);
+        if (!quantize_matches(v, frac, dst, ref[k], &got))
+            mismatch(f, full_name(sa) + " " + show(sa, a[k]) + " " + kOpName[op] + " " + full_name(sb) + " " +
+                            show(sb, b[k]) + " -> " + full_name(dst) + ": expected " + show(dst, ref[k]) + " got " +
+                            got);
     }
-    f.cases += raw.size();
+    f.add(dst, a.size());
+}
+
+void check_compare(Family &f, const fx::Spec &sa, const fx::Spec &sb, const std::vector<uint64_t> &a,
+                   const std::vector<uint64_t> &b, const std::vector<uint8_t> &ref) {
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        const i128 d = exact(SUB, sa, a[k], sb, b[k]).first;
+        const uint8_t got =
+            uint8_t((d > 0) | (d == 0) << 1 | (d < 0) << 2 | (d >= 0) << 3 | (d != 0) << 4 | (d <= 0) << 5);
+        if (got != ref[k])
+            mismatch(f, full_name(sa) + " " + show(sa, a[k]) + " vs " + full_name(sb) + " " + show(sb, b[k]) +
+                            ": flags >,==,<,>=,!=,<= expected " + std::to_string(ref[k]) + " got " +
+                            std::to_string(got));
+    }
+    f.add(sa, a.size());
+}
+
+// ap_fixed's << and >> keep the operand's type and, without __SC_COMPATIBLE__, do no quantization or overflow
+// handling: the code is shifted within the width (ap_private: 0 once k >= W for <<, sign fill for >>). Our
+// reading: quantize(v, F - k) / quantize(v, F + k) into the same type in TRN/WRAP (counted). The same casts in
+// the type's own modes are counted in own_f, which documents that they are not what ap_fixed does.
+void check_shift(Family &f, Family &own_f, const fx::Spec &s, const std::vector<uint64_t> &a,
+                 const std::vector<int> &k, const std::vector<uint64_t> &left, const std::vector<uint64_t> &right) {
+    const fx::Spec plain{s.width, s.integer, s.is_signed, fx::QMode::TRN, fx::OMode::WRAP};
+    const uint64_t m = mask_bits(s.width);
+    std::string got;
+    for (std::size_t j = 0; j < a.size(); ++j) {
+        const i128 v = fx::value_of(fx::wrap_bits(a[j], s), s);
+        if (!quantize_matches(v, s.frac() - k[j], plain, left[j], &got))
+            mismatch(f, full_name(s) + " " + show(s, a[j]) + " << " + std::to_string(k[j]) + ": expected " +
+                            show(s, left[j]) + " got " + got);
+        if (!quantize_matches(v, s.frac() + k[j], plain, right[j], &got))
+            mismatch(f, full_name(s) + " " + show(s, a[j]) + " >> " + std::to_string(k[j]) + ": expected " +
+                            show(s, right[j]) + " got " + got);
+        own_f.mismatches += (uint64_t(fx::quantize(v, s.frac() - k[j], s)) & m) != left[j];
+        own_f.mismatches += (uint64_t(fx::quantize(v, s.frac() + k[j], s)) & m) != right[j];
+    }
+    f.add(s, 2 * a.size());
+    own_f.add(s, 2 * a.size());
+}
+
+std::vector<uint64_t> operand_b(std::mt19937_64 &g, const fx::Spec &sa, const std::vector<uint64_t> &a,
+                                const fx::Spec &sb) {
+    std::vector<uint64_t> b = random_codes(g, sb, sb, a.size());
+    const fx::Spec trunc{sb.width, sb.integer, sb.is_signed, fx::QMode::TRN, fx::OMode::WRAP};
+    for (std::size_t k = 0; k < a.size(); ++k)
+        if (g() % 3 == 0) {
+            const i128 va = fx::value_of(fx::wrap_bits(a[k], sa), sa);
+            b[k] = uint64_t(fx::quantize(va, sa.frac(), trunc)) & mask_bits(sb.width);
+        }
+    return b;
 }
 
 void check_from_double(Family &f, Family &back_f, const fx::Spec &dst, const std::vector<double> &in,
@@ -150,8 +245,8 @@ void check_from_double(Family &f, Family &back_f, const fx::Spec &dst, const std
             mismatch(back_f, full_name(dst) + " code " + show(dst, ref[k]) + ": expected " + show_double(back[k]) +
                                  " got " + show_double(ours));
     }
-    f.cases += in.size();
-    back_f.cases += in.size();
+    f.add(dst, in.size());
+    back_f.add(dst, in.size());
 }
 
 void check_to_double(Family &f, const fx::Spec &src, const std::vector<uint64_t> &raw, const std::vector<double> &ref) {
@@ -161,7 +256,7 @@ void check_to_double(Family &f, const fx::Spec &src, const std::vector<uint64_t>
             mismatch(f, full_name(src) + " code " + show(src, raw[k]) + ": expected " + show_double(ref[k]) +
                             " got " + show_double(ours));
     }
-    f.cases += raw.size();
+    f.add(src, raw.size());
 }
 
 namespace {
@@ -312,8 +407,10 @@ int main(int argc, char **argv) {
     for (int a = 1; a < argc; ++a) {
         if (!std::strcmp(argv[a], "--scale") && a + 1 < argc) {
             g_scale = std::atof(argv[++a]);
+        } else if (!std::strcmp(argv[a], "--details") && a + 1 < argc) {
+            g_max_details = std::size_t(std::atol(argv[++a]));
         } else {
-            std::fprintf(stderr, "usage: %s [--scale S]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--scale S] [--details N]\n", argv[0]);
             return 2;
         }
     }
@@ -332,13 +429,22 @@ int main(int argc, char **argv) {
     for (const std::string &d : g_details) std::printf("MISMATCH %s\n", d.c_str());
     uint64_t cases = 0, bad = 0;
     for (const auto &f : g_families) {
+        int modes = 0;
+        uint64_t fewest = ~uint64_t(0);
+        for (uint64_t c : f->per_mode) {
+            modes += c > 0;
+            fewest = std::min(fewest, c);
+        }
+        char cover[96];
+        std::snprintf(cover, sizeof cover, " [%d/%d mode pairs, min %llu cases per mode pair]", modes, kModePairs,
+                      (unsigned long long)fewest);
         if (f->informational) {
-            std::printf("%s (informational, not in TOTAL): %llu cases, %llu differ\n", f->name.c_str(),
-                        (unsigned long long)f->cases, (unsigned long long)f->mismatches);
+            std::printf("%s (informational, not in TOTAL): %llu cases, %llu differ%s\n", f->name.c_str(),
+                        (unsigned long long)f->cases, (unsigned long long)f->mismatches, cover);
             continue;
         }
-        std::printf("%s: %llu cases, %llu mismatches\n", f->name.c_str(), (unsigned long long)f->cases,
-                    (unsigned long long)f->mismatches);
+        std::printf("%s: %llu cases, %llu mismatches%s\n", f->name.c_str(), (unsigned long long)f->cases,
+                    (unsigned long long)f->mismatches, cover);
         cases += f->cases;
         bad += f->mismatches;
     }

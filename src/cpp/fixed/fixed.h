@@ -73,7 +73,7 @@ inline int64_t quantize(int64_t v, int src_frac, const Spec &s) {
     const int64_t lo = s.is_signed ? -(int64_t(1) << (s.width - 1)) : 0;
     const int64_t hi = s.is_signed ? (int64_t(1) << (s.width - 1)) - 1 : (int64_t(1) << s.width) - 1;
     if (q < lo || q > hi) return quantize(i128(q), s.frac(), s);  // overflow handling
-    if (s.o == OMode::SAT_SYM && s.is_signed && q == lo) return -hi;
+    if (s.o == OMode::SAT_SYM && s.is_signed && s.width > 1 && q == lo) return -hi;  // 1 bit: stays min
     return q;
 }
 
