@@ -3,8 +3,8 @@ of them, compiled once per generated-source content and cached (needs the 'hls4m
 built with conifer's cpp backend, cached likewise (needs the 'conifer' extra)."""
 
 from .bdt import convert_sklearn, jet_bdt, train_jet_bdt
-from .csim import convert
+from .csim import convert, predict as csim_predict
 from .models import autoencoder, jet_tagger, vae_encoder_conv, vae_encoder_conv_config, vae_encoder_dense
 
-__all__ = ["autoencoder", "convert", "convert_sklearn", "jet_bdt", "jet_tagger", "train_jet_bdt",
+__all__ = ["autoencoder", "convert", "csim_predict", "convert_sklearn", "jet_bdt", "jet_tagger", "train_jet_bdt",
            "vae_encoder_conv", "vae_encoder_conv_config", "vae_encoder_dense"]
