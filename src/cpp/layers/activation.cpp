@@ -1,5 +1,6 @@
 #include "activation.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace l1emu::layers {
@@ -16,6 +17,8 @@ Activation::Fn parse_fn(const LayerDesc &d) {
 Activation::Activation(const LayerDesc &d)
     : Layer(d.name, d.kind, d.inputs, d.out()), in_(d.input_info.at(0)), fn_(parse_fn(d)) {
     if (in_.size != out.size) d.fail("input and output sizes differ");
+    copy_ = fn_ == Fn::ReLU ? fixed::codes_preserved(in_.spec, out.spec, 0, std::max<fixed::i128>(0, in_.spec.max_code()))
+                            : fixed::codes_preserved(in_.spec, out.spec);
 }
 
 void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
@@ -23,6 +26,13 @@ void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n)
     const int f = in_.spec.frac();
     const int64_t *x = in[0];
     const bool relu = fn_ == Fn::ReLU;
+    if (copy_) {
+        if (relu)
+            for (size_t k = 0; k < total; ++k) out_codes[k] = std::max<int64_t>(x[k], 0);
+        else
+            std::copy(x, x + total, out_codes);
+        return;
+    }
     if (fixed::fits_int64(in_.spec)) {
         for (size_t k = 0; k < total; ++k) out_codes[k] = (relu && x[k] <= 0) ? 0 : fixed::quantize(x[k], f, out.spec);
         return;

@@ -18,6 +18,7 @@ class Activation : public Layer {
    private:
     TensorInfo in_;
     Fn fn_;
+    bool copy_ = false;  // the cast keeps every (non-negative, for ReLU) input code: copy / max(x, 0)
 };
 
 std::unique_ptr<Layer> make_activation(const LayerDesc &d);
