@@ -122,3 +122,71 @@ def deepsets_tagger(seed=4, bits=8, n_particles=16, pooling="mean"):
     h = QDense(5, name="output", **q)(h)
     h = Activation("softmax", name="softmax")(h)
     return Model(x, h, name="deepsets_tagger")
+
+
+# (filters, stride) of the thesis's convolutional encoder: 40 -> 20 -> 10 -> 5, then 5x5x2 = 50 features.
+_CONV_ENCODER = [(16, 2), (16, 1), (16, 1), (20, 2), (20, 1), (20, 1), (20, 1), (20, 1), (4, 2), (4, 1), (2, 1)]
+
+
+def vae_encoder_conv(seed=4, bits=16, integer=6, latent=32, mode="full"):
+    """Issue 3's model (b), the thesis's convolutional VAE encoder with its anomaly score: a 40x40x1 image ->
+    11 QConv2D (3x3, same padding; strides 2, 1, 1, 2, 1, 1, 1, 1, 2, 1, 1; filters 16, 16, 16, 20 x5, 4, 4, 2),
+    each followed by InstanceNormalization and quantized_relu except the last -> Flatten (5x5x2 = 50) ->
+    QDense(2 * latent) = [mu, logvar] (one head, so the graph stays a chain) -> KLScore. Weights and biases
+    quantized_bits(16, 6); random-initialised (glorot), instance-norm gamma/beta seeded around (1, 0)."""
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+    from tensorflow.keras.layers import Flatten, Input
+    from tensorflow.keras.models import Model
+
+    from ..keras_layers import InstanceNormalization, KLScore
+
+    tf.keras.utils.set_random_seed(seed)
+    q = dict(kernel_quantizer=quantized_bits(bits, integer, alpha=1), bias_quantizer=quantized_bits(bits, integer, alpha=1))
+    x = Input((40, 40, 1), name="image")
+    h = x
+    for i, (filters, stride) in enumerate(_CONV_ENCODER):
+        h = QConv2D(filters, 3, strides=stride, padding="same", bias_initializer="random_normal", name=f"conv{i + 1}",
+                    **q)(h)
+        if i + 1 < len(_CONV_ENCODER):
+            h = InstanceNormalization(name=f"inorm{i + 1}")(h)
+            h = QActivation(quantized_relu(bits, integer), name=f"relu{i + 1}")(h)
+    h = Flatten(name="flatten")(h)
+    h = QDense(2 * latent, name="mu_logvar", **q)(h)
+    s = KLScore(mode=mode, name="kl_score")(h)
+    model = Model(x, s, name=f"vae_encoder_conv_{mode}")
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, InstanceNormalization):
+            n = layer.gamma.shape[0]
+            # multiples of 2^-6: exactly representable, so Keras and firmware hold the same gamma/beta
+            layer.set_weights([1 + np.round(rng.normal(0, 0.2, n) * 64) / 64, np.round(rng.normal(0, 0.3, n) * 64) / 64])
+    return model
+
+
+def vae_encoder_conv_config(model, backend="Vitis", table_size=4096, table_range_log2=5):
+    """hls4ml configuration of `vae_encoder_conv`: every layer's result fixed<16,6> (the image input, the
+    convolutions and the dense head RND/SAT like the quantizers' rounding; the ReLUs as quantized_relu(16, 6)
+    implies), hls4ml's inferred (exact, wrapping) accumulators, the instance-norm 1/sqrt table over
+    var in [0, 2^table_range_log2) with table_size bins, the KL score fixed<24,14,RND,SAT>."""
+    import hls4ml
+
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
+
+    def precision(name, **p):
+        entry = cfg["LayerName"].setdefault(name, {})
+        if not isinstance(entry.get("Precision"), dict):
+            entry["Precision"] = {"result": entry["Precision"]} if "Precision" in entry else {}
+        entry["Precision"].update(p)
+
+    precision(model.layers[0].name, result="fixed<16,6,RND,SAT>")
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind in ("QConv2D", "QDense"):
+            precision(layer.name, result="fixed<16,6,RND,SAT>")
+        elif kind == "InstanceNormalization":
+            precision(layer.name, result="fixed<16,6,RND,SAT>")
+            cfg["LayerName"][layer.name].update(TableSize=table_size, TableRangeLog2=table_range_log2)
+        elif kind == "KLScore":
+            precision(layer.name, result="fixed<24,14,RND,SAT>")
+    return cfg
