@@ -26,4 +26,5 @@ def pytest_terminal_summary(terminalreporter):
         base = rates.get("l1emu")
         for impl, rate in rates.items():
             ratio = f"   l1emu / {impl} = {base / rate:.1f}x" if base and impl != "l1emu" else ""
-            terminalreporter.write_line(f"{suite:24s} {impl:14s} {rate:14,.0f} events/s{ratio}")
+            terminalreporter.write_line(f"{suite:24s} {impl:14s} {rate:14,.0f} events/s {1e3 / rate:10.4f} ms/event"
+                                        f"{ratio}")

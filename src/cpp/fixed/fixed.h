@@ -80,6 +80,13 @@ inline int64_t quantize(int64_t v, int src_frac, const Spec &s) {
 // Plain int constants (e.g. quantize(1, 0, s)) take the int64 path instead of being ambiguous.
 inline int64_t quantize(int v, int src_frac, const Spec &s) { return quantize(int64_t(v), src_frac, s); }
 
+// quantize of an i128 value that usually fits in int64 (layer intermediates held in i128 for safety): the
+// inline int64 path when it fits, the general routine otherwise.
+inline int64_t quantize_fast(i128 v, int src_frac, const Spec &s) {
+    const int64_t lo = int64_t(v);
+    return i128(lo) == v ? quantize(lo, src_frac, s) : quantize(v, src_frac, s);
+}
+
 // ap_fixed_base(double): NaN/inf follow ap_fixed's bit manipulation (callers refuse them earlier).
 int64_t from_double(double d, const Spec &s);
 

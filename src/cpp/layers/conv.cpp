@@ -86,11 +86,71 @@ Conv::Conv(const LayerDesc &d)
         for (size_t k = 0; k < w_.size(); ++k)
             w_shifted_[k] = uint64_t(int64_t(value_of(w_[k], w_spec_))) << (prod_ == Prod::Exact ? up : 0);
     }
+    // Mac32: signed codes up to 32 bits, unsigned up to 31, are int32 values; so must the shifted weights be.
+    const int in_bits = in_.spec.width + (in_.spec.is_signed ? 0 : 1);
+    mac32_ = prod_ == Prod::Exact && accum_.o == fixed::OMode::WRAP && fixed::fits_int64(accum_) && in_bits <= 32 &&
+             w_spec_.width + (w_spec_.is_signed ? 0 : 1) + (accum_.frac() - prod_frac_) <= 32 && n_in_ < (1u << 31) &&
+             in_.size < (size_t(1) << 32);
+    if (mac32_) {
+        w32_.resize(w_.size());
+        for (size_t k = 0; k < w_.size(); ++k) w32_[k] = int32_t(int64_t(w_shifted_[k]));
+        win_start_.reserve(n_pix_ + 1);
+        for (size_t p = 0; p < n_pix_; ++p) {
+            win_start_.push_back(uint32_t(win_src_.size()));
+            for (size_t i = 0; i < n_in_; ++i)
+                if (gather_[p * n_in_ + i] >= 0) {
+                    win_src_.push_back(uint32_t(gather_[p * n_in_ + i]));
+                    win_row_.push_back(uint32_t(i));
+                }
+        }
+        win_start_.push_back(uint32_t(win_src_.size()));
+    }
+}
+
+namespace {
+// acc[f] += x[k] * w[row[k] * n_filt + f] for the nnz gathered inputs: products exact in int64, sums modulo
+// 2^64 (the accumulator wraps anyway, at a narrower width). Vectorized over filters.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void mac32_axpy(const int32_t *x, const uint32_t *row,
+                                                                              size_t nnz, const int32_t *w,
+                                                                              uint64_t *acc, size_t n_filt) {
+    for (size_t k = 0; k < nnz; ++k) {
+        const int64_t xk = x[k];
+        const int32_t *wr = w + size_t(row[k]) * n_filt;
+        for (size_t f = 0; f < n_filt; ++f) acc[f] += uint64_t(xk * int64_t(wr[f]));
+    }
+}
+}  // namespace
+
+void Conv::forward_mac32(const int64_t *x, int64_t *y, size_t n) const {
+    std::vector<uint64_t> acc(n_filt_);
+    std::vector<int32_t> xs(n_in_);
+    std::vector<uint32_t> rows(n_in_);
+    const int fa = accum_.frac();
+    for (size_t e = 0; e < n; ++e) {
+        const int64_t *xe = x + e * in_.size;
+        int64_t *ye = y + e * out.size;
+        for (size_t p = 0; p < n_pix_; ++p) {
+            // Gather the window's nonzero inputs without branching (ReLU outputs are sparse; a zero adds nothing).
+            size_t nnz = 0;
+            for (uint32_t k = win_start_[p]; k < win_start_[p + 1]; ++k) {
+                const int64_t v = xe[win_src_[k]];
+                xs[nnz] = int32_t(v);
+                rows[nnz] = win_row_[k];
+                nnz += v != 0;
+            }
+            for (size_t f = 0; f < n_filt_; ++f) acc[f] = uint64_t(bias_acc_[f]);
+            mac32_axpy(xs.data(), rows.data(), nnz, w32_.data(), acc.data(), n_filt_);
+            for (size_t f = 0; f < n_filt_; ++f)
+                ye[p * n_filt_ + f] = quantize(fixed::wrap_bits(acc[f], accum_), fa, out.spec);
+        }
+    }
 }
 
 void Conv::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
     // With a wrapping accumulator the sum is modular, so the kernel's loop order cannot change the result.
-    if (accum_.o == fixed::OMode::WRAP)
+    if (mac32_)
+        forward_mac32(in[0], out_codes, n);
+    else if (accum_.o == fixed::OMode::WRAP)
         forward_wrap(in[0], out_codes, n);
     else
         forward_ordered(in[0], out_codes, n);
@@ -124,7 +184,9 @@ void Conv::forward_wrap(const int64_t *x, int64_t *y, size_t n) const {
                 }
             }
             for (size_t f = 0; f < n_filt_; ++f)
-                ye[p * n_filt_ + f] = quantize(value_of(fixed::wrap_bits(acc[f], accum_), accum_), fa, out.spec);
+                ye[p * n_filt_ + f] = fixed::fits_int64(accum_)
+                                          ? quantize(fixed::wrap_bits(acc[f], accum_), fa, out.spec)
+                                          : quantize(value_of(fixed::wrap_bits(acc[f], accum_), accum_), fa, out.spec);
         }
     }
 }

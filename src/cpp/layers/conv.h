@@ -28,6 +28,7 @@ class Conv : public Layer {
    private:
     void forward_wrap(const int64_t *x, int64_t *y, size_t n) const;
     void forward_ordered(const int64_t *x, int64_t *y, size_t n) const;
+    void forward_mac32(const int64_t *x, int64_t *y, size_t n) const;
 
     TensorInfo in_;
     size_t n_in_, n_filt_, n_pix_;
@@ -43,6 +44,13 @@ class Conv : public Layer {
     enum class Prod { Exact, Floor, General } prod_;
     int down_ = 0;
     std::vector<uint64_t> w_shifted_;  // Exact: weights pre-shifted to accum_t's LSB; Floor: weight values
+    // Mac32 (Exact, data codes and pre-shifted weights within int32): per output pixel, the window's
+    // inside positions as (input index, weight row) pairs, so padding costs nothing, and the weights as
+    // int32 [n_in x n_filt], so the inner loop is a widening int32 x int32 -> 64-bit AXPY over filters.
+    bool mac32_ = false;
+    std::vector<uint32_t> win_start_;             // [n_pix + 1] offsets into win_src_ / win_row_
+    std::vector<uint32_t> win_src_, win_row_;     // flat input index, window index i
+    std::vector<int32_t> w32_;                    // [n_in x n_filt]
 };
 
 std::unique_ptr<Layer> make_conv(const LayerDesc &d);

@@ -8,6 +8,7 @@ namespace l1emu::layers {
 
 using fixed::i128;
 using fixed::quantize;
+using fixed::quantize_fast;
 using fixed::value_of;
 
 InstanceNorm::InstanceNorm(const LayerDesc &d)
@@ -60,16 +61,16 @@ void InstanceNorm::forward(const int64_t *const *in, int64_t *out_codes, size_t 
             int64_t sum = 0;
             for (size_t s = 0; s < S; ++s) {
                 const i128 t = add_exact(value_of(sum, accum_), fa, value_of(x[s * C + c], in_.spec), fx, f);
-                sum = quantize(t, f, accum_);
+                sum = quantize_fast(t, f, accum_);
             }
             const int64_t mean = quantize(value_of(sum, accum_) * inv_n_code_, fa + inv_n_frac_, mean_);
             int64_t sq = 0;
             for (size_t s = 0; s < S; ++s) {
                 const i128 t = add_exact(value_of(x[s * C + c], in_.spec), fx, -value_of(mean, mean_), fm, f);
-                diff[s] = quantize(t, f, accum_);
+                diff[s] = quantize_fast(t, f, accum_);
                 const i128 dv = value_of(diff[s], accum_);
                 const i128 q = add_exact(value_of(sq, accum_), fa, dv * dv, 2 * fa, f);
-                sq = quantize(q, f, accum_);
+                sq = quantize_fast(q, f, accum_);
             }
             const int64_t var = quantize(value_of(sq, accum_) * inv_n_code_, fa + inv_n_frac_, var_);
             const size_t idx = lut_index(value_of(var, var_), fv, table_size_, range_log2_, false);
@@ -77,7 +78,7 @@ void InstanceNorm::forward(const int64_t *const *in, int64_t *out_codes, size_t 
             const i128 b = value_of(bias_[c], bias_spec_);
             for (size_t s = 0; s < S; ++s) {
                 const i128 t = add_exact(value_of(diff[s], accum_) * rg, fa + ft + fs, b, fb, f);
-                y[s * C + c] = quantize(t, f, out.spec);
+                y[s * C + c] = quantize_fast(t, f, out.spec);
             }
         }
     }

@@ -56,7 +56,36 @@ def _convert_locked(keras_model, output_dir, name, hls_config, backend, io_type,
     else:
         # The weights are read at run time from the project's weights/*.txt, which write() just produced.
         hls_model._top_function_lib = ctypes.cdll.LoadLibrary(lib)
+    hls_model._l1emu_lib = lib
     # Load the weights now, while no other worker can rewrite the project.
     shapes = [var.shape for var in hls_model.get_input_variables()]
     hls_model.predict([np.zeros((1, *shape)) for shape in shapes] if len(shapes) > 1 else np.zeros((1, *shapes[0])))
     return hls_model
+
+
+def predict(hls_model, X, trace=False, cache=None):
+    """hls_model.predict(X) (or hls_model.trace(X) -> (outputs, {layer: outputs})) for a model from `convert`,
+    stored under the cache keyed by the compiled library (content-addressed) and the exact input bytes: C
+    simulation of large models runs at a few events per second, and its result is a pure function of both."""
+    lib = getattr(hls_model, "_l1emu_lib", None)
+    if lib is None:
+        raise ValueError("predict: the hls4ml model was not built by l1emu.reference.convert")
+    X = np.ascontiguousarray(X)
+    h = hashlib.sha256(os.path.basename(lib).encode())
+    h.update(f"{X.dtype.str}{X.shape}{trace}".encode())
+    h.update(X.tobytes())
+    path = os.path.join(cache or default_cache(), "outputs", h.hexdigest()[:24] + ".npz")
+    if os.path.exists(path):
+        with np.load(path) as f:
+            out = f["__out__"]
+            return (out, {k: f[k] for k in f.files if k != "__out__"}) if trace else out
+    if trace:
+        out, layers = hls_model.trace(X)
+        layers = {k: np.asarray(v) for k, v in layers.items()}
+    else:
+        out, layers = hls_model.predict(X), {}
+    out = np.asarray(out)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    np.savez(path + ".tmp.npz", __out__=out, **layers)
+    os.replace(path + ".tmp.npz", path)
+    return (out, layers) if trace else out

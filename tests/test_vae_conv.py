@@ -1,0 +1,128 @@
+"""Issue 3 (b): the thesis's convolutional VAE encoder (40x40x1 -> 11 QConv2D 3x3 same, each but the last
+followed by instance norm + quantized_relu(16, 6) -> Flatten(50) -> QDense [mu, logvar] -> KL score), results
+fixed<16,6>, against hls4ml's C simulation (Vitis) in io_parallel and io_stream: every raw code of the KL score
+on random and adversarial images, and every raw code of every traced intermediate layer on a subset.
+
+C simulation of this network runs at ~6-8 images/s (io_parallel compiles in ~7 min, io_stream in ~35 s; both
+are cached), so the event counts are a few thousand, not 1e5; the csim outputs are cached by
+(library, inputs) too, so reruns take seconds."""
+
+import numpy as np
+import pytest
+
+hls4ml = pytest.importorskip("hls4ml")
+
+import l1emu  # noqa: E402
+import l1emu.firmware as fw  # noqa: E402
+from l1emu import reference as ref  # noqa: E402
+
+from . import reference  # noqa: E402
+
+fw.register()
+IO_TYPES = ["io_stream", "io_parallel"]
+N_TRACE = 256
+
+
+def build(io_type):
+    """Trace is enabled on every layer for both tests (one compiled library per io type; it changes no result)."""
+    model = ref.vae_encoder_conv()
+    cfg = ref.vae_encoder_conv_config(model)
+    for layer in cfg["LayerName"].values():
+        layer["Trace"] = True
+    hls_model = ref.convert(model, f"vae_encoder_conv-{io_type}", cfg, io_type=io_type)
+    return model, hls_model, l1emu.from_hls4ml(hls_model)
+
+
+def images(emu, rng):
+    """(name, images) groups: dense and signed random images, sparse jet-like images, and adversarial ones
+    (zeros, constants, rails and beyond, single hot pixels, checkerboards, values at the input type's edges)."""
+    spec = emu.input_precision
+    lsb, hi = 2.0 ** -spec.frac, 2.0 ** (spec.integer - 1)
+    shape = (40, 40, 1)
+
+    def jets(n):
+        X = np.zeros((n, 40, 40))
+        for k in range(n):
+            for _ in range(rng.integers(1, 5)):  # a few showers: exponential core, sparse halo
+                cy, cx = rng.integers(0, 40, 2)
+                pt = rng.exponential(8)
+                yy, xx = np.mgrid[:40, :40]
+                core = pt * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * rng.uniform(0.5, 3) ** 2))
+                X[k] += np.where(core > rng.uniform(0.05, 0.5), core, 0)
+            hits = rng.integers(0, 40, (rng.integers(0, 30), 2))  # pile-up hits
+            X[k, hits[:, 0], hits[:, 1]] += rng.exponential(0.5, len(hits))
+        return X
+
+    consts = np.concatenate([[0, lsb, -lsb, hi - lsb, -hi, 2 * hi, -2 * hi, 1e6], rng.uniform(-hi, hi, 92)])
+    single = np.zeros((100, 40 * 40))
+    single[np.arange(100), rng.integers(0, 1600, 100)] = rng.choice([lsb, 1.0, hi - lsb, -hi, 5 * hi], 100)
+    yy, xx = np.mgrid[:40, :40]
+    checker = np.stack([((yy // s + xx // s) % 2) * v for s in (1, 2, 3, 5) for v in (lsb, 1, hi - lsb, -hi)])
+    saturated = rng.uniform(0, 2, (200, 1600))
+    mask = rng.random((200, 1600)) < rng.uniform(0.01, 0.5, (200, 1))
+    saturated[mask] = rng.choice([hi - lsb, -hi, 3 * hi, -3 * hi], mask.sum())
+    edge = reference.adversarial_inputs(emu, rng)
+    edge = edge[rng.choice(len(edge), 300, replace=False)]
+    groups = {
+        "uniform[0,4)": rng.uniform(0, 4, (400, 1600)),
+        "normal(0,3)": rng.normal(0, 3, (300, 1600)),
+        "jet-like": jets(500).reshape(500, 1600),
+        "zeros": np.zeros((1, 1600)),
+        "constant": np.repeat(consts[:, None], 1600, axis=1),
+        "single pixel": single,
+        "checkerboard": checker.reshape(len(checker), 1600),
+        "saturated pixels": saturated,
+        "input-type edges": edge.reshape(len(edge), 1600),
+        "sparse uniform": rng.uniform(0, hi, (200, 1600)) * (rng.random((200, 1600)) < 0.03),
+    }
+    return {k: v.reshape((-1,) + shape) for k, v in groups.items()}
+
+
+@pytest.mark.parametrize("io_type", IO_TYPES)
+def test_kl_score_bit_exact(io_type, report):
+    _, hls_model, emu = build(io_type)
+    groups = images(emu, np.random.default_rng(11))
+    X = np.concatenate(list(groups.values()))
+    assert len(X) >= 2000
+    expected = np.asarray(ref.csim_predict(hls_model, X)).reshape(len(X), -1)
+    spec = emu.output_precisions()[0]
+    want = l1emu.quantize(expected, spec)
+    assert np.array_equal(l1emu.to_double(want, spec), expected), "csim output is not a value of the output type"
+    got = emu.predict_raw(X).reshape(len(X), -1)
+    start = 0
+    for name, group in groups.items():  # per group, so a failure names the kind of image
+        sl = slice(start, start + len(group))
+        start += len(group)
+        assert np.array_equal(got[sl], want[sl]), f"{name}: {int(np.sum(got[sl] != want[sl]))} mismatching raw codes"
+    mismatches = int(np.sum(got != want))
+    report(f"vae_encoder_conv/{io_type}: {len(X)} images ({', '.join(f'{k} {len(v)}' for k, v in groups.items())})"
+           f" x {got.shape[1]} output, "
+           f"output {spec}, {mismatches} mismatching raw codes")
+    assert mismatches == 0
+    assert len(np.unique(got)) > 200  # the score varies: the comparison is not between constants
+
+
+@pytest.mark.parametrize("io_type", IO_TYPES)
+def test_trace_bit_exact_every_layer(io_type, report):
+    _, hls_model, emu = build(io_type)
+    groups = images(emu, np.random.default_rng(12))
+    rng = np.random.default_rng(13)
+    X = np.concatenate([v[rng.choice(len(v), min(len(v), 40), replace=False)] for v in groups.values()])[:N_TRACE]
+    _, hls_trace = ref.csim_predict(hls_model, X, trace=True)
+    trace = emu.trace(X, raw=True)
+    specs = dict(zip(emu._names, emu._specs))
+    compared, values = [], 0
+    for name, layer_values in hls_trace.items():
+        if name not in trace:
+            continue
+        want = l1emu.quantize(np.asarray(layer_values).reshape(len(X), -1), specs[name])
+        got = trace[name].reshape(len(X), -1)
+        assert got.shape == want.shape, name
+        assert np.array_equal(got, want), f"layer {name}: {int(np.sum(got != want))} mismatching raw codes"
+        compared.append(name)
+        values += got.size
+    kinds = {layer["kind"] for layer in emu.graph["layers"] if layer["name"] in compared}
+    report(f"vae_encoder_conv/{io_type} trace: {len(X)} images, {len(compared)} layers ({', '.join(sorted(kinds))}), "
+           f"{values} values, 0 mismatching raw codes")
+    assert {"Conv", "InstanceNorm", "Activation", "Dense", "KLScore"} <= kinds
+    assert len(compared) >= 30
