@@ -87,6 +87,39 @@ inline int64_t quantize_fast(i128 v, int src_frac, const Spec &s) {
     return i128(lo) == v ? quantize(lo, src_frac, s) : quantize(v, src_frac, s);
 }
 
+// quantize(v, src_frac, s) for one (src_frac, s) applied to many int64 values: the truncating and rounding
+// (AP_TRN, AP_RND) casts of in-range results inline with precomputed bounds; anything else (other modes,
+// left shifts, overflow, |v| near 2^63) through quantize.
+struct Cast64 {
+    Spec s;
+    int src_frac, sh;
+    int64_t lo, hi, half;
+    bool inline_q;
+    Cast64(int src_frac_, const Spec &s_) : s(s_), src_frac(src_frac_), sh(src_frac_ - s_.frac()) {
+        inline_q = (s.q == QMode::TRN || s.q == QMode::RND) && sh >= 0 && sh < 62 && s.width < 63;
+        lo = inline_q ? int64_t(s.min_code()) + ((s.o == OMode::SAT_SYM && s.is_signed) ? 1 : 0) : 0;
+        hi = inline_q ? int64_t(s.max_code()) : 0;
+        half = (s.q == QMode::RND && sh > 0) ? int64_t(1) << (sh - 1) : 0;
+    }
+    int64_t operator()(int64_t v) const {
+        constexpr int64_t kLimit = int64_t(1) << 61;
+        if (!inline_q || v >= kLimit || v <= -kLimit) return quantize(v, src_frac, s);
+        const int64_t q = (v + half) >> sh;
+        return (q < lo || q > hi) ? quantize(v, src_frac, s) : q;
+    }
+};
+
+// True when assigning any value of `from` with a code in [lo, hi] to `to` keeps its code unchanged: same LSB,
+// the codes inside `to`'s range (and not the one code SAT_SYM moves). Layers then copy codes instead of casting.
+inline bool codes_preserved(const Spec &from, const Spec &to, i128 lo, i128 hi) {
+    if (!fits_int64(from) || !fits_int64(to) || from.frac() != to.frac()) return false;
+    const i128 tlo = to.min_code() + ((to.o == OMode::SAT_SYM && to.is_signed) ? 1 : 0);
+    return lo >= tlo && hi <= to.max_code();
+}
+inline bool codes_preserved(const Spec &from, const Spec &to) {
+    return codes_preserved(from, to, from.min_code(), from.max_code());
+}
+
 // ap_fixed_base(double): NaN/inf follow ap_fixed's bit manipulation (callers refuse them earlier).
 int64_t from_double(double d, const Spec &s);
 

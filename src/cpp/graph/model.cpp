@@ -12,6 +12,7 @@ namespace l1emu::graph {
 
 namespace {
 constexpr size_t kBlock = 512;  // events per block: buffers stay in cache, threads get many blocks
+constexpr size_t kBlockCodes = 1 << 15;  // at most ~256 KiB per tensor block
 }
 
 Model::Model(size_t n_inputs, fixed::Spec input_spec) { tensors_.push_back(TensorInfo{n_inputs, input_spec}); }
@@ -60,16 +61,21 @@ void Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, i
         return all;
     }();
     if (outs.size() != ids.size()) throw std::invalid_argument("wrong number of output buffers");
-    const size_t n_blocks = (n + kBlock - 1) / kBlock;
+    // Events per block: up to kBlock, fewer for large tensors, so that a layer's input and output blocks stay
+    // in cache (image models have ~1e4 codes per tensor and event).
+    size_t widest = 1;
+    for (const auto &t : tensors_) widest = std::max(widest, t.size);
+    const size_t block = std::clamp<size_t>(kBlockCodes / widest, 1, kBlock);
+    const size_t n_blocks = (n + block - 1) / block;
     // threads <= 0: one per hardware thread.
     const size_t want = threads > 0 ? size_t(threads) : std::max(1u, std::thread::hardware_concurrency());
     const size_t n_threads = std::max<size_t>(1, std::min(want, n_blocks));
     std::atomic<size_t> next{0};
     auto worker = [&] {
         std::vector<std::vector<int64_t>> buf(tensors_.size());
-        for (size_t t = 0; t < tensors_.size(); ++t) buf[t].resize(kBlock * tensors_[t].size);
+        for (size_t t = 0; t < tensors_.size(); ++t) buf[t].resize(block * tensors_[t].size);
         for (size_t b; (b = next.fetch_add(1)) < n_blocks;) {
-            const size_t start = b * kBlock, m = std::min(kBlock, n - start);
+            const size_t start = b * block, m = std::min(block, n - start);
             run_block(x + start * tensors_[0].size, m, buf);
             for (size_t k = 0; k < ids.size(); ++k) {
                 const size_t size = tensors_[size_t(ids[k])].size;

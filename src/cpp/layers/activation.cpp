@@ -73,6 +73,8 @@ Activation::Activation(const LayerDesc &d)
         d.fail("types too wide for exact products");
     pos_ = quantize(1, 0, out.spec);
     neg_ = quantize(-1, 0, out.spec);
+    copy_ = fn_ == Fn::ReLU ? fixed::codes_preserved(in_.spec, out.spec, 0, std::max<fixed::i128>(0, in_.spec.max_code()))
+                            : fixed::codes_preserved(in_.spec, out.spec);
 }
 
 void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
@@ -85,6 +87,13 @@ void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n)
         case Fn::Linear:
         case Fn::ReLU: {
             const bool relu = fn_ == Fn::ReLU;
+            if (copy_) {
+                if (relu)
+                    for (size_t k = 0; k < total; ++k) out_codes[k] = std::max<int64_t>(x[k], 0);
+                else
+                    std::copy(x, x + total, out_codes);
+                return;
+            }
             if (fixed::fits_int64(ds)) {  // codes are their values: the int64 fast path of quantize
                 for (size_t k = 0; k < total; ++k)
                     out_codes[k] = (relu && x[k] <= 0) ? 0 : quantize(x[k], f, out.spec);

@@ -33,6 +33,7 @@ class Activation : public Layer {
     std::vector<int64_t> alpha_;      // prelu, per element
     bool xnor_ = false, stream_ = false;
     int64_t pos_ = 0, zero_ = 0, neg_ = 0;  // +1, 0, -1 cast to res_t (binary/ternary tanh)
+    bool copy_ = false;  // the cast keeps every (non-negative, for ReLU) input code: copy / max(x, 0)
 };
 
 std::unique_ptr<Layer> make_activation(const LayerDesc &d);

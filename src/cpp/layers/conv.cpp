@@ -92,56 +92,60 @@ Conv::Conv(const LayerDesc &d)
              w_spec_.width + (w_spec_.is_signed ? 0 : 1) + (accum_.frac() - prod_frac_) <= 32 && n_in_ < (1u << 31) &&
              in_.size < (size_t(1) << 32);
     if (mac32_) {
+        n_chan_ = nc;
         w32_.resize(w_.size());
         for (size_t k = 0; k < w_.size(); ++k) w32_[k] = int32_t(int64_t(w_shifted_[k]));
-        win_start_.reserve(n_pix_ + 1);
-        for (size_t p = 0; p < n_pix_; ++p) {
-            win_start_.push_back(uint32_t(win_src_.size()));
-            for (size_t i = 0; i < n_in_; ++i)
-                if (gather_[p * n_in_ + i] >= 0) {
-                    win_src_.push_back(uint32_t(gather_[p * n_in_ + i]));
-                    win_row_.push_back(uint32_t(i));
-                }
+        const size_t n_pos = ih * iw;
+        std::vector<std::vector<std::pair<uint32_t, uint32_t>>> by_pos(n_pos);
+        for (size_t p = 0; p < n_pix_; ++p)
+            for (size_t kpos = 0; kpos < fh * fw; ++kpos) {
+                const int64_t src = gather_[p * n_in_ + kpos * nc];
+                if (src >= 0) by_pos[size_t(src) / nc].emplace_back(uint32_t(p), uint32_t(kpos));
+            }
+        sc_start_.push_back(0);
+        for (const auto &pairs : by_pos) {
+            for (const auto &[p, kpos] : pairs) {
+                sc_pix_.push_back(p);
+                sc_kpos_.push_back(kpos);
+            }
+            sc_start_.push_back(uint32_t(sc_pix_.size()));
         }
-        win_start_.push_back(uint32_t(win_src_.size()));
     }
 }
 
 namespace {
-// acc[f] += x[k] * w[row[k] * n_filt + f] for the nnz gathered inputs: products exact in int64, sums modulo
-// 2^64 (the accumulator wraps anyway, at a narrower width). Vectorized over filters.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void mac32_axpy(const int32_t *x, const uint32_t *row,
-                                                                              size_t nnz, const int32_t *w,
-                                                                              uint64_t *acc, size_t n_filt) {
-    for (size_t k = 0; k < nnz; ++k) {
-        const int64_t xk = x[k];
-        const int32_t *wr = w + size_t(row[k]) * n_filt;
-        for (size_t f = 0; f < n_filt; ++f) acc[f] += uint64_t(xk * int64_t(wr[f]));
-    }
+// Scatter the nonzero inputs of one event into acc [n_pix x n_filt]: products exact in int64 (int32 operands),
+// sums modulo 2^64 (the accumulator wraps anyway, at a narrower width). The inner loop is vectorized.
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void mac32_scatter(
+    const int64_t *x, size_t n_pos, size_t nc, size_t nf, const uint32_t *start, const uint32_t *pix,
+    const uint32_t *kpos, const int32_t *w, uint64_t *acc) {
+    for (size_t q = 0; q < n_pos; ++q)
+        for (size_t c = 0; c < nc; ++c) {
+            const int64_t xv = int32_t(x[q * nc + c]);
+            if (xv == 0) continue;
+            for (uint32_t j = start[q]; j < start[q + 1]; ++j) {
+                uint64_t *a = acc + size_t(pix[j]) * nf;
+                const int32_t *wr = w + (size_t(kpos[j]) * nc + c) * nf;
+                for (size_t f = 0; f < nf; ++f) a[f] += uint64_t(xv * int64_t(wr[f]));
+            }
+        }
 }
 }  // namespace
 
 void Conv::forward_mac32(const int64_t *x, int64_t *y, size_t n) const {
-    std::vector<uint64_t> acc(n_filt_);
-    std::vector<int32_t> xs(n_in_);
-    std::vector<uint32_t> rows(n_in_);
-    const int fa = accum_.frac();
+    std::vector<uint64_t> acc(n_pix_ * n_filt_);
+    const fixed::Cast64 to_out(accum_.frac(), out.spec);
+    const size_t n_pos = sc_start_.size() - 1;
+    const int drop = 64 - accum_.width;  // wrap: keep accum_t's low bits, sign- or zero-extended
     for (size_t e = 0; e < n; ++e) {
-        const int64_t *xe = x + e * in_.size;
+        for (size_t p = 0; p < n_pix_; ++p)
+            for (size_t f = 0; f < n_filt_; ++f) acc[p * n_filt_ + f] = uint64_t(bias_acc_[f]);
+        mac32_scatter(x + e * in_.size, n_pos, n_chan_, n_filt_, sc_start_.data(), sc_pix_.data(), sc_kpos_.data(),
+                      w32_.data(), acc.data());
         int64_t *ye = y + e * out.size;
-        for (size_t p = 0; p < n_pix_; ++p) {
-            // Gather the window's nonzero inputs without branching (ReLU outputs are sparse; a zero adds nothing).
-            size_t nnz = 0;
-            for (uint32_t k = win_start_[p]; k < win_start_[p + 1]; ++k) {
-                const int64_t v = xe[win_src_[k]];
-                xs[nnz] = int32_t(v);
-                rows[nnz] = win_row_[k];
-                nnz += v != 0;
-            }
-            for (size_t f = 0; f < n_filt_; ++f) acc[f] = uint64_t(bias_acc_[f]);
-            mac32_axpy(xs.data(), rows.data(), nnz, w32_.data(), acc.data(), n_filt_);
-            for (size_t f = 0; f < n_filt_; ++f)
-                ye[p * n_filt_ + f] = quantize(fixed::wrap_bits(acc[f], accum_), fa, out.spec);
+        for (size_t k = 0; k < out.size; ++k) {
+            const uint64_t low = acc[k] << drop;
+            ye[k] = to_out(accum_.is_signed ? int64_t(low) >> drop : int64_t(low >> drop));
         }
     }
 }

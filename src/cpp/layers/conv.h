@@ -44,13 +44,16 @@ class Conv : public Layer {
     enum class Prod { Exact, Floor, General } prod_;
     int down_ = 0;
     std::vector<uint64_t> w_shifted_;  // Exact: weights pre-shifted to accum_t's LSB; Floor: weight values
-    // Mac32 (Exact, data codes and pre-shifted weights within int32): per output pixel, the window's
-    // inside positions as (input index, weight row) pairs, so padding costs nothing, and the weights as
-    // int32 [n_in x n_filt], so the inner loop is a widening int32 x int32 -> 64-bit AXPY over filters.
+    // Mac32 (Exact wrapping accumulator, data codes and pre-shifted weights within int32): scatter form.
+    // Each nonzero input (ReLU outputs are sparse) is added, times the weight row of its window position,
+    // to the accumulators of the output pixels whose windows contain it; with a wrapping accumulator the
+    // order is free. Per input position (y, x), the (output pixel, kernel position) pairs (padding costs
+    // nothing); weights int32 [n_in x n_filt], so the inner loop is a widening AXPY over filters.
     bool mac32_ = false;
-    std::vector<uint32_t> win_start_;             // [n_pix + 1] offsets into win_src_ / win_row_
-    std::vector<uint32_t> win_src_, win_row_;     // flat input index, window index i
-    std::vector<int32_t> w32_;                    // [n_in x n_filt]
+    size_t n_chan_ = 0;
+    std::vector<uint32_t> sc_start_;          // [in positions + 1] offsets into sc_pix_ / sc_kpos_
+    std::vector<uint32_t> sc_pix_, sc_kpos_;  // output pixel, kernel position kh * fw + kw
+    std::vector<int32_t> w32_;                // [n_in x n_filt]
 };
 
 std::unique_ptr<Layer> make_conv(const LayerDesc &d);

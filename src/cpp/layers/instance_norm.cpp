@@ -40,6 +40,54 @@ InstanceNorm::InstanceNorm(const LayerDesc &d)
     if (2 * accum_.width + 2 > 120 || accum_.width + table_spec_.width + scale_spec_.width + 2 > 120 ||
         accum_.width + 34 > 120 || std::max(in_.spec.width, mean_.width) + std::abs(in_.spec.frac() - mean_.frac()) > 120)
         d.fail("types too wide for exact emulation");
+    // int64 path bounds (codes < 2^bits in magnitude): x, mean and accum codes aligned to accum_t's LSB;
+    // |d| = |x - mean| < 2^(max(I_x, I_mean) + 1), so its code has at most dbits bits, d*d at most 2 dbits;
+    // d * table * scale (table unsigned, scale signed) and the bias aligned to the product's LSB.
+    const int fx = in_.spec.frac(), fa = accum_.frac(), fm = mean_.frac();
+    const int fo = fa + table_spec_.frac() + scale_spec_.frac(), fb = bias_spec_.frac();
+    const int dbits = std::min(accum_.width, std::max(in_.spec.integer, mean_.integer) + 1 + fa);
+    fast_ = fa >= 0 && fa >= fx && fa >= fm && fo >= fb && fixed::fits_int64(in_.spec) && fixed::fits_int64(accum_) &&
+            fixed::fits_int64(table_spec_) && fixed::fits_int64(mean_) &&
+            fixed::fits_int64(scale_spec_) && fixed::fits_int64(bias_spec_) && accum_.width + fa <= 60 && in_.spec.width + 1 + (fa - fx) <= 60 &&
+            mean_.width + (fa - fm) <= 60 && 2 * dbits <= 60 && dbits + table_spec_.width + scale_spec_.width <= 60 &&
+            bias_spec_.width + (fo - fb) <= 60;
+}
+
+static inline int64_t shl(int64_t v, int k) { return int64_t(uint64_t(v) << k); }
+
+void InstanceNorm::forward_fast(const int64_t *x, int64_t *y) const {
+    const size_t C = n_chan_, S = n_spatial_;
+    const int fx = in_.spec.frac(), fa = accum_.frac(), fm = mean_.frac(), fv = var_.frac();
+    const int fo = fa + table_spec_.frac() + scale_spec_.frac(), fb = bias_spec_.frac();
+    const int ux = fa - fx, um = fa - fm, ub = fo - fb;
+    const fixed::Cast64 to_acc(fa, accum_), sq_to_acc(2 * fa, accum_), to_out(fo, out.spec);
+    // Channels side by side (position-major, as the data lies); per channel the sums run in s order.
+    int64_t sum[256], mean[256], sq[256], rg[256], b[256];
+    for (size_t c0 = 0; c0 < C; c0 += 256) {
+        const size_t nc = std::min<size_t>(256, C - c0);
+        std::fill(sum, sum + nc, 0);
+        std::fill(sq, sq + nc, 0);
+        for (size_t s = 0; s < S; ++s)
+            for (size_t c = 0; c < nc; ++c) sum[c] = to_acc(sum[c] + shl(x[s * C + c0 + c], ux));
+        for (size_t c = 0; c < nc; ++c)
+            mean[c] = shl(quantize(value_of(sum[c], accum_) * inv_n_code_, fa + inv_n_frac_, mean_), um);
+        for (size_t s = 0; s < S; ++s)
+            for (size_t c = 0; c < nc; ++c) {
+                const int64_t d = to_acc(shl(x[s * C + c0 + c], ux) - mean[c]);
+                sq[c] = sq_to_acc(shl(sq[c], fa) + d * d);
+            }
+        for (size_t c = 0; c < nc; ++c) {
+            const int64_t var = quantize(value_of(sq[c], accum_) * inv_n_code_, fa + inv_n_frac_, var_);
+            const size_t idx = lut_index(value_of(var, var_), fv, table_size_, range_log2_, false);
+            rg[c] = table_[idx] * scale_[c0 + c];
+            b[c] = shl(bias_[c0 + c], ub);
+        }
+        for (size_t s = 0; s < S; ++s)
+            for (size_t c = 0; c < nc; ++c) {
+                const int64_t d = to_acc(shl(x[s * C + c0 + c], ux) - mean[c]);
+                y[s * C + c0 + c] = to_out(d * rg[c] + b[c]);
+            }
+    }
 }
 
 // a * 2^-fa + b * 2^-fb, exact, at frac max(fa, fb)
@@ -52,6 +100,10 @@ void InstanceNorm::forward(const int64_t *const *in, int64_t *out_codes, size_t 
     const size_t size = out.size, C = n_chan_, S = n_spatial_;
     const int fx = in_.spec.frac(), fa = accum_.frac(), fm = mean_.frac(), fv = var_.frac();
     const int ft = table_spec_.frac(), fs = scale_spec_.frac(), fb = bias_spec_.frac();
+    if (fast_) {
+        for (size_t e = 0; e < n; ++e) forward_fast(in[0] + e * size, out_codes + e * size);
+        return;
+    }
     std::vector<int64_t> diff(S);
     for (size_t e = 0; e < n; ++e) {
         const int64_t *x = in[0] + e * size;

@@ -25,6 +25,10 @@ class InstanceNorm : public Layer {
     int inv_n_frac_, range_log2_;
     std::vector<int64_t> scale_, bias_, table_;
     Spec accum_, mean_, var_, table_spec_, scale_spec_, bias_spec_;
+    // int64 path: every per-position intermediate provably fits in int64 (checked in the constructor from
+    // the types' widths and LSBs), so only the per-channel mean/var casts use i128.
+    bool fast_ = false;
+    void forward_fast(const int64_t *x, int64_t *y) const;
 };
 
 std::unique_ptr<Layer> make_instance_norm(const LayerDesc &d);

@@ -32,9 +32,20 @@ Gather::Gather(const LayerDesc &d)
         if (src_[k] < 0 || size_t(src_[k]) >= in_.size()) d.fail("source out of range");
         if (idx_[k] < -1 || (idx_[k] >= 0 && size_t(idx_[k]) >= in_[size_t(src_[k])].size)) d.fail("index out of range");
     }
+    // A zero code is zero in every type, so padding needs no cast either.
+    copy_ = in_.size() == 1 && fixed::codes_preserved(in_[0].spec, out.spec);
 }
 
 void Gather::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
+    if (copy_) {
+        const size_t n_in = in_[0].size;
+        for (size_t e = 0; e < n; ++e) {
+            const int64_t *x = in[0] + e * n_in;
+            int64_t *y = out_codes + e * out.size;
+            for (size_t k = 0; k < out.size; ++k) y[k] = idx_[k] < 0 ? 0 : x[idx_[k]];
+        }
+        return;
+    }
     for (size_t e = 0; e < n; ++e) {
         int64_t *y = out_codes + e * out.size;
         for (size_t k = 0; k < out.size; ++k) {

@@ -30,6 +30,7 @@ class Gather : public Layer {
    private:
     std::vector<TensorInfo> in_;
     std::vector<int64_t> src_, idx_;
+    bool copy_ = false;  // one input whose codes the output type keeps: a plain index gather
 };
 
 class Merge : public Layer {
