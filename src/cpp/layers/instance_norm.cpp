@@ -55,6 +55,46 @@ InstanceNorm::InstanceNorm(const LayerDesc &d)
 
 static inline int64_t shl(int64_t v, int k) { return int64_t(uint64_t(v) << k); }
 
+namespace {
+// An AP_TRN/AP_RND + AP_SAT cast of a value known to be far from int64's limits: shift, round, clamp. Branch-free,
+// so the channel loops below vectorize.
+struct Sat {
+    int sh;
+    int64_t half, lo, hi;
+    static bool applies(const fixed::Cast64 &c) { return c.inline_q && c.s.o == fixed::OMode::SAT; }
+    explicit Sat(const fixed::Cast64 &c) : sh(c.sh), half(c.half), lo(c.lo), hi(c.hi) {}
+    int64_t operator()(int64_t v) const { return std::clamp((v + half) >> sh, lo, hi); }
+};
+
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void inorm_sum(const int64_t *x, size_t S, size_t C,
+                                                                                  size_t nc, int ux, Sat to_acc,
+                                                                                  int64_t *sum) {
+    for (size_t s = 0; s < S; ++s)
+        for (size_t c = 0; c < nc; ++c) sum[c] = to_acc(sum[c] + shl(x[s * C + c], ux));
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void inorm_sq(const int64_t *x, size_t S, size_t C,
+                                                                                 size_t nc, int ux, int fa,
+                                                                                 const int64_t *mean, Sat to_acc,
+                                                                                 Sat sq_to_acc, int64_t *sq) {
+    for (size_t s = 0; s < S; ++s)
+        for (size_t c = 0; c < nc; ++c) {
+            const int64_t d = to_acc(shl(x[s * C + c], ux) - mean[c]);
+            sq[c] = sq_to_acc(shl(sq[c], fa) + d * d);
+        }
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void inorm_out(
+    const int64_t *x, size_t S, size_t C, size_t nc, int ux, const int64_t *mean, const int64_t *rg, const int64_t *b,
+    Sat to_acc, Sat to_out, int64_t *y) {
+    for (size_t s = 0; s < S; ++s)
+        for (size_t c = 0; c < nc; ++c) {
+            const int64_t d = to_acc(shl(x[s * C + c], ux) - mean[c]);
+            y[s * C + c] = to_out(d * rg[c] + b[c]);
+        }
+}
+}  // namespace
+
 void InstanceNorm::forward_fast(const int64_t *x, int64_t *y) const {
     const size_t C = n_chan_, S = n_spatial_;
     const int fx = in_.spec.frac(), fa = accum_.frac(), fm = mean_.frac(), fv = var_.frac();
@@ -63,24 +103,35 @@ void InstanceNorm::forward_fast(const int64_t *x, int64_t *y) const {
     const fixed::Cast64 to_acc(fa, accum_), sq_to_acc(2 * fa, accum_), to_out(fo, out.spec);
     // Channels side by side (position-major, as the data lies); per channel the sums run in s order.
     int64_t sum[256], mean[256], sq[256], rg[256], b[256];
+    const bool sat = Sat::applies(to_acc) && Sat::applies(sq_to_acc) && Sat::applies(to_out);
     for (size_t c0 = 0; c0 < C; c0 += 256) {
         const size_t nc = std::min<size_t>(256, C - c0);
         std::fill(sum, sum + nc, 0);
         std::fill(sq, sq + nc, 0);
-        for (size_t s = 0; s < S; ++s)
-            for (size_t c = 0; c < nc; ++c) sum[c] = to_acc(sum[c] + shl(x[s * C + c0 + c], ux));
+        if (sat)
+            inorm_sum(x + c0, S, C, nc, ux, Sat(to_acc), sum);
+        else
+            for (size_t s = 0; s < S; ++s)
+                for (size_t c = 0; c < nc; ++c) sum[c] = to_acc(sum[c] + shl(x[s * C + c0 + c], ux));
         for (size_t c = 0; c < nc; ++c)
             mean[c] = shl(quantize(value_of(sum[c], accum_) * inv_n_code_, fa + inv_n_frac_, mean_), um);
-        for (size_t s = 0; s < S; ++s)
-            for (size_t c = 0; c < nc; ++c) {
-                const int64_t d = to_acc(shl(x[s * C + c0 + c], ux) - mean[c]);
-                sq[c] = sq_to_acc(shl(sq[c], fa) + d * d);
-            }
+        if (sat)
+            inorm_sq(x + c0, S, C, nc, ux, fa, mean, Sat(to_acc), Sat(sq_to_acc), sq);
+        else
+            for (size_t s = 0; s < S; ++s)
+                for (size_t c = 0; c < nc; ++c) {
+                    const int64_t d = to_acc(shl(x[s * C + c0 + c], ux) - mean[c]);
+                    sq[c] = sq_to_acc(shl(sq[c], fa) + d * d);
+                }
         for (size_t c = 0; c < nc; ++c) {
             const int64_t var = quantize(value_of(sq[c], accum_) * inv_n_code_, fa + inv_n_frac_, var_);
             const size_t idx = lut_index(value_of(var, var_), fv, table_size_, range_log2_, false);
             rg[c] = table_[idx] * scale_[c0 + c];
             b[c] = shl(bias_[c0 + c], ub);
+        }
+        if (sat) {
+            inorm_out(x + c0, S, C, nc, ux, mean, rg, b, Sat(to_acc), Sat(to_out), y + c0);
+            continue;
         }
         for (size_t s = 0; s < S; ++s)
             for (size_t c = 0; c < nc; ++c) {
