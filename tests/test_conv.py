@@ -148,6 +148,9 @@ def configure(model, config):
         _set(cfg, convs, accum="fixed<10,4>", result="fixed<10,4>")
         _set(cfg, pools, accum="fixed<9,3>", result="fixed<8,3>")
         _set(cfg, merges, result="fixed<8,2>")
+    elif config == "wide_wrap":  # data x weights too wide for the exact double-precision MAC: the int64 path
+        _set(cfg, [model.layers[0].name], result="fixed<32,16>")
+        _set(cfg, convs, weight="fixed<28,8>", bias="fixed<28,8>", accum="fixed<64,24>", result="fixed<24,10>")
     elif config in ("rnd_sat", "stream_rnd_sat"):  # rounding, saturating: the order of additions matters
         _set(cfg, convs, accum="fixed<13,4,RND_CONV,SAT>", result="fixed<12,4,RND,SAT>")
         _set(cfg, pools, accum="fixed<10,3,RND,SAT>", result="fixed<9,3,RND_ZERO,SAT_SYM>")
@@ -192,7 +195,7 @@ def _codes_of(values, spec):
     return codes
 
 
-CONFIGS = ["default", "narrow_wrap", "rnd_sat", "resource", "stream", "stream_rnd_sat", "stream_resource"]
+CONFIGS = ["default", "narrow_wrap", "wide_wrap", "rnd_sat", "resource", "stream", "stream_rnd_sat", "stream_resource"]
 
 
 @pytest.mark.parametrize("config", CONFIGS)

@@ -1,5 +1,7 @@
 #include "conv.h"
 
+#include <algorithm>
+#include <cstring>
 #include <numeric>
 
 namespace l1emu::layers {
@@ -86,74 +88,120 @@ Conv::Conv(const LayerDesc &d)
         for (size_t k = 0; k < w_.size(); ++k)
             w_shifted_[k] = uint64_t(int64_t(value_of(w_[k], w_spec_))) << (prod_ == Prod::Exact ? up : 0);
     }
-    // Mac32: signed codes up to 32 bits, unsigned up to 31, are int32 values; so must the shifted weights be.
-    const int in_bits = in_.spec.width + (in_.spec.is_signed ? 0 : 1);
-    mac32_ = prod_ == Prod::Exact && accum_.o == fixed::OMode::WRAP && fixed::fits_int64(accum_) && in_bits <= 32 &&
-             w_spec_.width + (w_spec_.is_signed ? 0 : 1) + (accum_.frac() - prod_frac_) <= 32 && n_in_ < (1u << 31) &&
-             in_.size < (size_t(1) << 32);
-    if (mac32_) {
-        n_chan_ = nc;
-        w32_.resize(w_.size());
-        for (size_t k = 0; k < w_.size(); ++k) w32_[k] = int32_t(int64_t(w_shifted_[k]));
-        const size_t n_pos = ih * iw;
-        std::vector<std::vector<std::pair<uint32_t, uint32_t>>> by_pos(n_pos);
-        for (size_t p = 0; p < n_pix_; ++p)
-            for (size_t kpos = 0; kpos < fh * fw; ++kpos) {
-                const int64_t src = gather_[p * n_in_ + kpos * nc];
-                if (src >= 0) by_pos[size_t(src) / nc].emplace_back(uint32_t(p), uint32_t(kpos));
+    // F64: every partial sum, bias included, bounded by |bias| + sum_i |w_i| * max|x| < 2^53.
+    if (prod_ == Prod::Exact && accum_.o == fixed::OMode::WRAP && accum_.width < 64 && in_.spec.width <= 53 &&
+        n_in_ < (size_t(1) << 31) && in_.size < (size_t(1) << 31)) {
+        const i128 max_x = std::max<i128>(-in_.spec.min_code(), in_.spec.max_code()), limit = i128(1) << 53;
+        f64_ = true;
+        for (size_t f = 0; f < n_filt_ && f64_; ++f) {
+            i128 bound = bias_acc_[f] < 0 ? -i128(bias_acc_[f]) : i128(bias_acc_[f]);
+            for (size_t i = 0; i < n_in_ && bound < limit; ++i) {
+                const int64_t wv = int64_t(w_shifted_[i * n_filt_ + f]);
+                bound += (wv < 0 ? -i128(wv) : i128(wv)) * max_x;
             }
-        sc_start_.push_back(0);
-        for (const auto &pairs : by_pos) {
-            for (const auto &[p, kpos] : pairs) {
-                sc_pix_.push_back(p);
-                sc_kpos_.push_back(kpos);
-            }
-            sc_start_.push_back(uint32_t(sc_pix_.size()));
+            f64_ = bound < limit;
         }
+    }
+    if (f64_) {
+        const size_t kp_n = fh * fw;
+        n_fv_ = (n_filt_ + 7) / 8;
+        f64_src_.resize(n_pix_ * kp_n);
+        for (size_t p = 0; p < n_pix_; ++p)
+            for (size_t kp = 0; kp < kp_n; ++kp) {
+                const int64_t src = gather_[p * n_in_ + kp * nc];
+                f64_src_[p * kp_n + kp] = int32_t(src >= 0 ? src : int64_t(in_.size));  // past the input: zeros
+            }
+        f64_w_.assign(n_in_ * n_fv_ * 8, 0.0);
+        f64_bias_.assign(n_fv_ * 8, 0.0);
+        for (size_t i = 0; i < n_in_; ++i)
+            for (size_t f = 0; f < n_filt_; ++f) f64_w_[i * n_fv_ * 8 + f] = double(int64_t(w_shifted_[i * n_filt_ + f]));
+        for (size_t f = 0; f < n_filt_; ++f) f64_bias_[f] = double(bias_acc_[f]);
     }
 }
 
 namespace {
-// Scatter the nonzero inputs of one event into acc [n_pix x n_filt]: products exact in int64 (int32 operands),
-// sums modulo 2^64 (the accumulator wraps anyway, at a narrower width). The inner loop is vectorized.
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void mac32_scatter(
-    const int64_t *x, size_t n_pos, size_t nc, size_t nf, const uint32_t *start, const uint32_t *pix,
-    const uint32_t *kpos, const int32_t *w, uint64_t *acc) {
-    for (size_t q = 0; q < n_pos; ++q)
-        for (size_t c = 0; c < nc; ++c) {
-            const int64_t xv = int32_t(x[q * nc + c]);
-            if (xv == 0) continue;
-            for (uint32_t j = start[q]; j < start[q + 1]; ++j) {
-                uint64_t *a = acc + size_t(pix[j]) * nf;
-                const int32_t *wr = w + (size_t(kpos[j]) * nc + c) * nf;
-                for (size_t f = 0; f < nf; ++f) a[f] += uint64_t(xv * int64_t(wr[f]));
+using v8d = double __attribute__((vector_size(64)));
+
+// P output pixels x NV vectors of 8 filters, accumulated in registers over the window (kernel position,
+// channel); the weight vectors of one (kernel position, channel) are loaded once for the P pixels.
+template <int NV, int P>
+inline __attribute__((always_inline)) void f64_tile(const double *xd, const int32_t *src, size_t kp_n, size_t nc,
+                                                     const double *w, size_t w_stride, const double *bias, double *c,
+                                                     size_t c_stride) {
+    v8d acc[P][NV];
+    for (int v = 0; v < NV; ++v) {
+        v8d b;
+        std::memcpy(&b, bias + 8 * v, sizeof b);
+        for (int p = 0; p < P; ++p) acc[p][v] = b;
+    }
+    for (size_t kp = 0; kp < kp_n; ++kp) {
+        const double *a[P];
+        for (int p = 0; p < P; ++p) a[p] = xd + src[size_t(p) * kp_n + kp];
+        const double *wk = w + kp * nc * w_stride;
+        for (size_t ch = 0; ch < nc; ++ch) {
+            v8d wv[NV];
+            for (int v = 0; v < NV; ++v) std::memcpy(&wv[v], wk + ch * w_stride + 8 * v, sizeof(v8d));
+            for (int p = 0; p < P; ++p) {
+                const double s = a[p][ch];
+                const v8d sb = {s, s, s, s, s, s, s, s};
+                for (int v = 0; v < NV; ++v) acc[p][v] += sb * wv[v];
             }
         }
+    }
+    for (int p = 0; p < P; ++p)
+        for (int v = 0; v < NV; ++v) std::memcpy(c + size_t(p) * c_stride + 8 * v, &acc[p][v], sizeof(v8d));
+}
+
+template <int NV, int P>
+inline __attribute__((always_inline)) void f64_columns(const double *xd, const int32_t *src, size_t n_pix,
+                                                        size_t kp_n, size_t nc, const double *w, size_t w_stride,
+                                                        const double *bias, double *c) {
+    size_t p = 0;
+    for (; p + P <= n_pix; p += P)
+        f64_tile<NV, P>(xd, src + p * kp_n, kp_n, nc, w, w_stride, bias, c + p * w_stride, w_stride);
+    for (; p < n_pix; ++p) f64_tile<NV, 1>(xd, src + p * kp_n, kp_n, nc, w, w_stride, bias, c + p * w_stride, w_stride);
+}
+
+// One event: c [n_pix x 8 n_fv] = bias + window (x) weights, in column chunks of up to 4 vectors.
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void f64_conv(
+    const double *xd, const int32_t *src, size_t n_pix, size_t kp_n, size_t nc, const double *w, size_t n_fv,
+    const double *bias, double *c) {
+    const size_t stride = 8 * n_fv;
+    for (size_t v0 = 0; v0 < n_fv; v0 += 4) {
+        const double *wv = w + 8 * v0, *bv = bias + 8 * v0;
+        double *cv = c + 8 * v0;
+        switch (std::min<size_t>(4, n_fv - v0)) {
+            case 1: f64_columns<1, 8>(xd, src, n_pix, kp_n, nc, wv, stride, bv, cv); break;
+            case 2: f64_columns<2, 6>(xd, src, n_pix, kp_n, nc, wv, stride, bv, cv); break;
+            case 3: f64_columns<3, 6>(xd, src, n_pix, kp_n, nc, wv, stride, bv, cv); break;
+            default: f64_columns<4, 4>(xd, src, n_pix, kp_n, nc, wv, stride, bv, cv); break;
+        }
+    }
 }
 }  // namespace
 
-void Conv::forward_mac32(const int64_t *x, int64_t *y, size_t n) const {
-    std::vector<uint64_t> acc(n_pix_ * n_filt_);
+void Conv::forward_f64(const int64_t *x, int64_t *y, size_t n) const {
+    const size_t kp_n = f64_src_.size() / n_pix_, nc = n_in_ / kp_n, stride = 8 * n_fv_;
+    std::vector<double> xd(in_.size + nc, 0.0), c(n_pix_ * stride);
     const fixed::Cast64 to_out(accum_.frac(), out.spec);
-    const size_t n_pos = sc_start_.size() - 1;
     const int drop = 64 - accum_.width;  // wrap: keep accum_t's low bits, sign- or zero-extended
     for (size_t e = 0; e < n; ++e) {
-        for (size_t p = 0; p < n_pix_; ++p)
-            for (size_t f = 0; f < n_filt_; ++f) acc[p * n_filt_ + f] = uint64_t(bias_acc_[f]);
-        mac32_scatter(x + e * in_.size, n_pos, n_chan_, n_filt_, sc_start_.data(), sc_pix_.data(), sc_kpos_.data(),
-                      w32_.data(), acc.data());
+        const int64_t *xe = x + e * in_.size;
+        for (size_t k = 0; k < in_.size; ++k) xd[k] = double(xe[k]);
+        f64_conv(xd.data(), f64_src_.data(), n_pix_, kp_n, nc, f64_w_.data(), n_fv_, f64_bias_.data(), c.data());
         int64_t *ye = y + e * out.size;
-        for (size_t k = 0; k < out.size; ++k) {
-            const uint64_t low = acc[k] << drop;
-            ye[k] = to_out(accum_.is_signed ? int64_t(low) >> drop : int64_t(low >> drop));
-        }
+        for (size_t p = 0; p < n_pix_; ++p)
+            for (size_t f = 0; f < n_filt_; ++f) {
+                const uint64_t low = uint64_t(int64_t(c[p * stride + f])) << drop;
+                ye[p * n_filt_ + f] = to_out(accum_.is_signed ? int64_t(low) >> drop : int64_t(low >> drop));
+            }
     }
 }
 
 void Conv::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
     // With a wrapping accumulator the sum is modular, so the kernel's loop order cannot change the result.
-    if (mac32_)
-        forward_mac32(in[0], out_codes, n);
+    if (f64_)
+        forward_f64(in[0], out_codes, n);
     else if (accum_.o == fixed::OMode::WRAP)
         forward_wrap(in[0], out_codes, n);
     else

@@ -28,7 +28,7 @@ class Conv : public Layer {
    private:
     void forward_wrap(const int64_t *x, int64_t *y, size_t n) const;
     void forward_ordered(const int64_t *x, int64_t *y, size_t n) const;
-    void forward_mac32(const int64_t *x, int64_t *y, size_t n) const;
+    void forward_f64(const int64_t *x, int64_t *y, size_t n) const;
 
     TensorInfo in_;
     size_t n_in_, n_filt_, n_pix_;
@@ -44,16 +44,13 @@ class Conv : public Layer {
     enum class Prod { Exact, Floor, General } prod_;
     int down_ = 0;
     std::vector<uint64_t> w_shifted_;  // Exact: weights pre-shifted to accum_t's LSB; Floor: weight values
-    // Mac32 (Exact wrapping accumulator, data codes and pre-shifted weights within int32): scatter form.
-    // Each nonzero input (ReLU outputs are sparse) is added, times the weight row of its window position,
-    // to the accumulators of the output pixels whose windows contain it; with a wrapping accumulator the
-    // order is free. Per input position (y, x), the (output pixel, kernel position) pairs (padding costs
-    // nothing); weights int32 [n_in x n_filt], so the inner loop is a widening AXPY over filters.
-    bool mac32_ = false;
-    size_t n_chan_ = 0;
-    std::vector<uint32_t> sc_start_;          // [in positions + 1] offsets into sc_pix_ / sc_kpos_
-    std::vector<uint32_t> sc_pix_, sc_kpos_;  // output pixel, kernel position kh * fw + kw
-    std::vector<int32_t> w32_;                // [n_in x n_filt]
+    // F64 (Exact wrapping accumulator whose every partial sum is an integer below 2^53 in magnitude): the
+    // MAC runs as a dense double-precision GEMM, exact because no product or partial sum needs rounding,
+    // so it is the integer sum; it then wraps to accum_t like the integer paths. Filters padded to lanes of 8.
+    bool f64_ = false;
+    size_t n_fv_ = 0;                 // vectors of 8 filters
+    std::vector<int32_t> f64_src_;    // [n_pix x fh*fw]: offset of the window position's channels, or of zeros
+    std::vector<double> f64_w_, f64_bias_;  // [n_in x 8 n_fv] pre-shifted weights; [8 n_fv] accum_t biases
 };
 
 std::unique_ptr<Layer> make_conv(const LayerDesc &d);
