@@ -20,7 +20,8 @@ failures = 0
 for case in sys.argv[1:]:
     emu = l1emu.load(case + ".l1emu")
     X, want = np.load(case + ".x.npy"), np.load(case + ".want.npy")
-    got = emu.predict_raw(X).reshape(want.shape)
+    out = emu.predict_raw(X)
+    got = np.concatenate([o.reshape(len(X), -1) for o in (out if isinstance(out, list) else [out])], axis=1)
     bad = int(np.sum(got != want))
     print(f"{case}: {want.size} codes, {bad} mismatches")
     failures += bad

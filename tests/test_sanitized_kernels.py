@@ -1,4 +1,9 @@
-"""The kernels under AddressSanitizer + UndefinedBehaviorSanitizer reproduce hls4ml csim's raw codes."""
+"""The kernels under AddressSanitizer + UndefinedBehaviorSanitizer reproduce the references' raw codes: every
+layer family and every evaluation path (dense, convolution through its double-precision, wrapping and ordered
+MACs, lookup-table activations and softmax, instance norm, KL score, the conv VAE encoder, conifer BDTs),
+replayed in one sanitized child process on a subsample of each family test's events."""
+
+import zlib
 
 import numpy as np
 import pytest
@@ -9,30 +14,130 @@ import l1emu  # noqa: E402
 from l1emu import reference as ref  # noqa: E402
 
 from . import sanitized  # noqa: E402
-from .test_dense_models import _inputs, configure  # noqa: E402
+from . import test_activations as act  # noqa: E402
+from . import test_anomaly_layers as anomaly  # noqa: E402
+from . import test_conv as conv  # noqa: E402
+from . import test_dense_models as dense  # noqa: E402
 
-CASES = [("jet_tagger", "rnd_sat"), ("jet_tagger", "narrow_wrap"), ("autoencoder", "resource_rf4"),
-         ("autoencoder", "exotic_modes"), ("jet_tagger", "io_stream")]
+N_EVENTS = 2000  # per case: every adversarial group keeps some events
 
 
-def test_dense_kernels_under_sanitizers(tmp_path, report):
-    builders = {"jet_tagger": ref.jet_tagger, "autoencoder": ref.autoencoder}
+def _subsample(X):
+    return np.ascontiguousarray(X[:: max(1, len(X) // N_EVENTS)])
+
+
+def _codes(outputs, emu, n):
+    """csim/conifer outputs -> [n x total outputs] raw codes of the emulator's output types."""
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    return np.concatenate([l1emu.quantize(np.asarray(o, dtype=np.float64).reshape(n, -1), spec)
+                           for o, spec in zip(outputs, emu.output_precisions())], axis=1)
+
+
+def _dense(model_name, config):
+    keras_model = {"jet_tagger": ref.jet_tagger, "autoencoder": ref.autoencoder}[model_name]()
+    cfg, kwargs = dense.configure(keras_model, config)
+    hls_model = ref.convert(keras_model, f"{model_name}-{config}", cfg, **kwargs)
+    emu = l1emu.from_hls4ml(hls_model)
+    X = _subsample(dense._inputs(emu, keras_model, seed=7))
+    return emu, X, _codes(hls_model.predict(X), emu, len(X))
+
+
+def _conv(model_name, config):
+    keras_model = conv.MODELS[model_name](config.startswith("stream"))
+    cfg, io_type = conv.configure(keras_model, config)
+    hls_model = ref.convert(keras_model, f"{model_name}-{config}", cfg, io_type=io_type)
+    emu = l1emu.from_hls4ml(hls_model)
+    X = _subsample(conv._inputs(emu, keras_model, seed=7))
+    return emu, X, _codes(hls_model.predict(X), emu, len(X))
+
+
+def _activations(config):
+    in_t, table_size, table_t, res_t = act.ACT_CONFIGS[config]
+    model = act._activation_model()
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    cfg["LayerName"]["x"]["Precision"] = {"result": in_t}
+    for name in act._LUT_LAYERS:
+        if table_size:
+            cfg["LayerName"][name]["table_size"] = table_size
+            cfg["LayerName"][name]["Precision"]["table"] = table_t
+    if res_t:
+        for name in act._LUT_LAYERS[:7] + act._PLAIN_LAYERS:
+            cfg["LayerName"][name]["Precision"]["result"] = res_t
+    hls_model = ref.convert(model, f"activations-{config}", cfg)
+    emu = l1emu.from_hls4ml(hls_model)
+    X = _subsample(act._inputs(emu, [table_size or 1024], seed=7, n_features=act.N_FEATURES))
+    return emu, X, _codes(hls_model.predict(X), emu, len(X))
+
+
+def _softmax(config):
+    model = act._softmax_model(act.SOFTMAX_CONFIGS[config][0], act.SOFTMAX_IMPLS)
+    hls_model = ref.convert(model, f"softmax-{config}", act._softmax_config(model, act.SOFTMAX_IMPLS, config))
+    emu = l1emu.from_hls4ml(hls_model)
+    X = _subsample(act._inputs(emu, [act.SOFTMAX_CONFIGS[config][2] or 1024, 256], seed=7,
+                               n_features=act.SOFTMAX_CONFIGS[config][0]))
+    return emu, X, _codes(hls_model.predict(X), emu, len(X))
+
+
+def _anomaly(table, name, kind):
+    _, hls_model, emu = anomaly.build(table, name)
+    X = _subsample(anomaly._inputs(emu, np.random.default_rng(zlib.crc32(name.encode())), kind))
+    return emu, X, _codes(hls_model.predict(X), emu, len(X))
+
+
+def _vae_conv():
+    from . import test_vae_conv as vae
+
+    _, hls_model, emu = vae.build("io_stream")
+    groups = vae.images(emu, np.random.default_rng(5))
+    X = np.concatenate([g[:4] for g in groups.values()])  # csim runs a few images/s
+    return emu, X, _codes(ref.csim_predict(hls_model, X), emu, len(X))
+
+
+def _bdt(name):
+    from . import test_bdt as bdt
+
+    model = bdt._model(name)
+    emu = l1emu.from_conifer(model)
+    X, adv = bdt._inputs(model, emu, seed=7)
+    X = np.concatenate([_subsample(X), _subsample(adv)])
+    return emu, X, _codes(model.decision_function(X), emu, len(X))
+
+
+CASES = {
+    "dense/jet_tagger-rnd_sat": lambda: _dense("jet_tagger", "rnd_sat"),
+    "dense/jet_tagger-narrow_wrap": lambda: _dense("jet_tagger", "narrow_wrap"),
+    "dense/autoencoder-resource_rf4": lambda: _dense("autoencoder", "resource_rf4"),
+    "dense/autoencoder-exotic_modes": lambda: _dense("autoencoder", "exotic_modes"),
+    "dense/jet_tagger-io_stream": lambda: _dense("jet_tagger", "io_stream"),
+    "conv/conv2d-default": lambda: _conv("conv2d", "default"),            # double-precision MAC
+    "conv/conv1d-wide_wrap": lambda: _conv("conv1d", "wide_wrap"),        # int64 wrapping MAC
+    "conv/conv1d-narrow_wrap": lambda: _conv("conv1d", "narrow_wrap"),    # truncated products
+    "conv/conv2d-stream_rnd_sat": lambda: _conv("conv2d", "stream_rnd_sat"),  # ordered, saturating
+    "activations/t4096_rnd_sat": lambda: _activations("t4096_rnd_sat"),
+    "activations/t2048_index_overflow": lambda: _activations("t2048_index_overflow"),
+    "softmax/t256_rnd_sat": lambda: _softmax("t256_rnd_sat"),
+    "inorm/hwc_derived_types": lambda: _anomaly(anomaly.INORM, "hwc_derived_types", "inorm"),
+    "inorm/lc_narrow_stream": lambda: _anomaly(anomaly.INORM, "lc_narrow_stream", "inorm"),
+    "kl/full_default": lambda: _anomaly(anomaly.KL, "full_default", "kl"),
+    "kl/mu2_wrap": lambda: _anomaly(anomaly.KL, "mu2_wrap", "kl"),
+    "vae_encoder_conv/io_stream": _vae_conv,
+    "bdt/gbc3_t10_d3_mixed_lt": lambda: _bdt("gbc3_t10_d3_mixed_lt"),
+    "bdt/rfc2_t1_d20_18.8_lt": lambda: _bdt("rfc2_t1_d20_18.8_lt"),
+}
+
+
+def test_kernels_under_sanitizers(tmp_path, report):
     prefixes = []
-    for model_name, config in CASES:
-        keras_model = builders[model_name]()
-        cfg, kwargs = configure(keras_model, config)
-        hls_model = ref.convert(keras_model, f"{model_name}-{config}", cfg, **kwargs)
-        emu = l1emu.from_hls4ml(hls_model)
-        X = np.ascontiguousarray(_inputs(emu, keras_model, seed=7)[::5])
-        want = l1emu.quantize(np.asarray(hls_model.predict(X)), emu.output_precisions()[0])
-        prefix = str(tmp_path / f"{model_name}-{config}")
+    for name, make in CASES.items():
+        emu, X, want = make()
+        prefix = str(tmp_path / name.replace("/", "--"))
         emu.save(prefix + ".l1emu")
         np.save(prefix + ".x.npy", X)
         np.save(prefix + ".want.npy", want)
         prefixes.append(prefix)
     result = sanitized.run(prefixes)
     for line in result.stdout.splitlines():
-        report("asan+ubsan " + line.split("/")[-1])
+        report("asan+ubsan " + line.split("/")[-1].replace("--", "/"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr
     assert result.stdout.count(" 0 mismatches") == len(CASES)

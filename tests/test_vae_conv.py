@@ -7,6 +7,8 @@ C simulation of this network runs at ~6-8 images/s (io_parallel compiles in ~7 m
 are cached), so the event counts are a few thousand, not 1e5; the csim outputs are cached by
 (library, inputs) too, so reruns take seconds."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -21,6 +23,9 @@ from . import reference  # noqa: E402
 fw.register()
 IO_TYPES = ["io_stream", "io_parallel"]
 N_TRACE = 256
+# L1EMU_VALIDATION_SCALE=k compares k independent draws of every image group (k = 10: ~2e4 images), for a
+# longer validation run than CI's.
+SCALE = int(os.environ.get("L1EMU_VALIDATION_SCALE", "1"))
 
 
 def build(io_type):
@@ -81,7 +86,8 @@ def images(emu, rng):
 @pytest.mark.parametrize("io_type", IO_TYPES)
 def test_kl_score_bit_exact(io_type, report):
     _, hls_model, emu = build(io_type)
-    groups = images(emu, np.random.default_rng(11))
+    draws = [images(emu, np.random.default_rng(11 + 1000 * k)) for k in range(SCALE)]
+    groups = {name: np.concatenate([d[name] for d in draws]) for name in draws[0]}
     X = np.concatenate(list(groups.values()))
     assert len(X) >= 2000
     expected = np.asarray(ref.csim_predict(hls_model, X)).reshape(len(X), -1)
