@@ -95,12 +95,13 @@ KL = {
 }
 
 
-def build(table, name):
+def build(table, name, backend="Vitis"):
     builder, io_type, configure = table[name]
     model = builder()
-    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
     configure(cfg)
-    hls_model = ref.convert(model, f"anomaly-{name}", cfg, io_type=io_type)
+    suffix = "" if backend == "Vitis" else f"-{backend}"
+    hls_model = ref.convert(model, f"anomaly-{name}{suffix}", cfg, backend=backend, io_type=io_type)
     return model, hls_model, l1emu.from_hls4ml(hls_model)
 
 
@@ -162,21 +163,33 @@ def test_kl_score_bit_exact(name):
     _bit_exact(hls_model, emu, X, f"KLScore/{name}")
 
 
-@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+@pytest.mark.parametrize("table,name", [(INORM, "hwc_derived_types"), (INORM, "hwc_wrap_stream"),
+                                        (KL, "full_narrow_stream"), (KL, "mu2_wrap")])
+def test_vivado_backend_bit_exact(table, name):
+    """The firmware layers are registered for the Vivado backend too: same codes as its C simulation."""
+    _, hls_model, emu = build(table, name, backend="Vivado")
+    kind = "inorm" if table is INORM else "kl"
+    X = _inputs(emu, np.random.default_rng(zlib.crc32(name.encode()) + 1), kind)
+    _bit_exact(hls_model, emu, X, f"{kind}/{name}/Vivado")
+
+
+@pytest.mark.parametrize("backend,io_type", [("Vitis", "io_parallel"), ("Vitis", "io_stream"),
+                                             ("Vivado", "io_parallel")])
 @pytest.mark.parametrize("mode", ["full", "mu2"])
-def test_vae_encoder_dense_bit_exact(mode, io_type):
+def test_vae_encoder_dense_bit_exact(mode, backend, io_type):
     model = ref.vae_encoder_dense(mode=mode)
-    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
     _set(cfg, "l1_objects", result="fixed<14,6,RND,SAT>")
     for d in ("fc1", "fc2", "mu_logvar"):
         _set(cfg, d, accum="fixed<20,8,RND,SAT>", result="fixed<14,6,RND,SAT>")
     _set(cfg, "kl_score", result="fixed<20,12,RND,SAT>")
-    hls_model = ref.convert(model, f"vae_encoder_dense-{mode}-{io_type}", cfg, io_type=io_type)
+    suffix = "" if backend == "Vitis" else f"-{backend}"
+    hls_model = ref.convert(model, f"vae_encoder_dense-{mode}-{io_type}{suffix}", cfg, backend=backend, io_type=io_type)
     emu = l1emu.from_hls4ml(hls_model)
     rng = np.random.default_rng(17)
     X = np.concatenate([rng.normal(0, 4, (N_RANDOM, 57)), np.abs(rng.normal(0, 20, (N_RANDOM // 4, 57))),
                         reference.adversarial_inputs(emu, rng, model.get_layer("fc1").get_weights()[0])])
-    _bit_exact(hls_model, emu, X, f"vae_encoder_dense/{mode}/{io_type}")
+    _bit_exact(hls_model, emu, X, f"vae_encoder_dense/{mode}/{backend}/{io_type}")
 
 
 # -- agreement with the float definition (the Keras layers) ---------------------------------------------------
