@@ -4,6 +4,7 @@
 // ap_fixed assignment would. Knows nothing of layers.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -107,6 +108,16 @@ struct Cast64 {
         const int64_t q = (v + half) >> sh;
         return (q < lo || q > hi) ? quantize(v, src_frac, s) : q;
     }
+};
+
+// A Cast64 that truncates or rounds (AP_TRN, AP_RND) and saturates (AP_SAT), branch-free (shift, round, clamp)
+// so that loops over many values vectorize; for values at least 2^61 away from int64's limits.
+struct SatCast64 {
+    int sh;
+    int64_t half, lo, hi;
+    static bool applies(const Cast64 &c) { return c.inline_q && c.s.o == OMode::SAT; }
+    explicit SatCast64(const Cast64 &c) : sh(c.sh), half(c.half), lo(c.lo), hi(c.hi) {}
+    int64_t operator()(int64_t v) const { return std::clamp((v + half) >> sh, lo, hi); }
 };
 
 // True when assigning any value of `from` with a code in [lo, hi] to `to` keeps its code unchanged: same LSB,

@@ -178,6 +178,17 @@ __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void f64_con
         }
     }
 }
+// c (exact integer sums) -> the accumulator wrapped to accum_t's width (the low bits, sign- or zero-extended),
+// then cast to res_t by a saturating cast.
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void f64_to_codes(
+    const double *c, size_t n_pix, size_t stride, size_t nf, int drop, bool is_signed, fixed::SatCast64 to_out,
+    int64_t *y) {
+    for (size_t p = 0; p < n_pix; ++p)
+        for (size_t f = 0; f < nf; ++f) {
+            const uint64_t low = uint64_t(int64_t(c[p * stride + f])) << drop;
+            y[p * nf + f] = to_out(is_signed ? int64_t(low) >> drop : int64_t(low >> drop));
+        }
+}
 }  // namespace
 
 void Conv::forward_f64(const int64_t *x, int64_t *y, size_t n) const {
@@ -185,11 +196,16 @@ void Conv::forward_f64(const int64_t *x, int64_t *y, size_t n) const {
     std::vector<double> xd(in_.size + nc, 0.0), c(n_pix_ * stride);
     const fixed::Cast64 to_out(accum_.frac(), out.spec);
     const int drop = 64 - accum_.width;  // wrap: keep accum_t's low bits, sign- or zero-extended
+    const bool sat = fixed::SatCast64::applies(to_out) && accum_.width <= 62;
     for (size_t e = 0; e < n; ++e) {
         const int64_t *xe = x + e * in_.size;
         for (size_t k = 0; k < in_.size; ++k) xd[k] = double(xe[k]);
         f64_conv(xd.data(), f64_src_.data(), n_pix_, kp_n, nc, f64_w_.data(), n_fv_, f64_bias_.data(), c.data());
         int64_t *ye = y + e * out.size;
+        if (sat) {
+            f64_to_codes(c.data(), n_pix_, stride, n_filt_, drop, accum_.is_signed, fixed::SatCast64(to_out), ye);
+            continue;
+        }
         for (size_t p = 0; p < n_pix_; ++p)
             for (size_t f = 0; f < n_filt_; ++f) {
                 const uint64_t low = uint64_t(int64_t(c[p * stride + f])) << drop;

@@ -56,15 +56,7 @@ InstanceNorm::InstanceNorm(const LayerDesc &d)
 static inline int64_t shl(int64_t v, int k) { return int64_t(uint64_t(v) << k); }
 
 namespace {
-// An AP_TRN/AP_RND + AP_SAT cast of a value known to be far from int64's limits: shift, round, clamp. Branch-free,
-// so the channel loops below vectorize.
-struct Sat {
-    int sh;
-    int64_t half, lo, hi;
-    static bool applies(const fixed::Cast64 &c) { return c.inline_q && c.s.o == fixed::OMode::SAT; }
-    explicit Sat(const fixed::Cast64 &c) : sh(c.sh), half(c.half), lo(c.lo), hi(c.hi) {}
-    int64_t operator()(int64_t v) const { return std::clamp((v + half) >> sh, lo, hi); }
-};
+using Sat = fixed::SatCast64;
 
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void inorm_sum(const int64_t *x, size_t S, size_t C,
                                                                                   size_t nc, int ux, Sat to_acc,

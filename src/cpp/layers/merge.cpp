@@ -34,6 +34,16 @@ Gather::Gather(const LayerDesc &d)
     }
     // A zero code is zero in every type, so padding needs no cast either.
     copy_ = in_.size() == 1 && fixed::codes_preserved(in_[0].spec, out.spec);
+    if (copy_)
+        for (size_t k = 0; k < out.size; ++k) {
+            const bool extends = !runs_.empty() && (runs_.back().first < 0
+                                                        ? idx_[k] < 0
+                                                        : idx_[k] == runs_.back().first + int64_t(runs_.back().second));
+            if (extends)
+                ++runs_.back().second;
+            else
+                runs_.emplace_back(idx_[k] < 0 ? -1 : idx_[k], 1);
+        }
 }
 
 void Gather::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
@@ -42,7 +52,13 @@ void Gather::forward(const int64_t *const *in, int64_t *out_codes, size_t n) con
         for (size_t e = 0; e < n; ++e) {
             const int64_t *x = in[0] + e * n_in;
             int64_t *y = out_codes + e * out.size;
-            for (size_t k = 0; k < out.size; ++k) y[k] = idx_[k] < 0 ? 0 : x[idx_[k]];
+            for (const auto &[start, len] : runs_) {
+                if (start < 0)
+                    std::fill(y, y + len, 0);
+                else
+                    std::copy(x + start, x + start + len, y);
+                y += len;
+            }
         }
         return;
     }

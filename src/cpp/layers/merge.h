@@ -31,6 +31,9 @@ class Gather : public Layer {
     std::vector<TensorInfo> in_;
     std::vector<int64_t> src_, idx_;
     bool copy_ = false;  // one input whose codes the output type keeps: a plain index gather
+    // copy_: the output as runs of consecutive input codes (start, or -1 for zeros; length), e.g. the rows of
+    // a zero-padded image, so that evaluation is a few block copies and fills.
+    std::vector<std::pair<int64_t, size_t>> runs_;
 };
 
 class Merge : public Layer {
