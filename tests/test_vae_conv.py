@@ -21,7 +21,10 @@ from l1emu import reference as ref  # noqa: E402
 from . import reference  # noqa: E402
 
 fw.register()
-IO_TYPES = ["io_stream", "io_parallel"]
+# one xdist worker per io type: the second test of a type reuses the library the first compiled (~7 min for
+# io_parallel) instead of waiting on its lock
+IO_TYPES = [pytest.param(io, marks=pytest.mark.xdist_group(f"vae_encoder_conv-{io}"))
+            for io in ("io_stream", "io_parallel")]
 N_TRACE = 256
 # L1EMU_VALIDATION_SCALE=k compares k independent draws of every image group (k = 10: ~2e4 images), for a
 # longer validation run than CI's.
