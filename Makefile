@@ -20,7 +20,7 @@ $(STAMP): $(SOURCES)
 	@touch $@
 
 test: setup
-	$(VENV)/bin/pytest tests -p no:cacheprovider -n 2 --dist loadgroup
+	$(VENV)/bin/pytest tests -p no:cacheprovider -n 2 --dist loadgroup --durations=15
 
 demo: setup
 	$(VENV)/bin/l1emu demo

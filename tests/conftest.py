@@ -17,8 +17,10 @@ def report(record_property):
 
 
 def pytest_terminal_summary(terminalreporter):
-    lines = [value for key in ("passed", "failed") for rep in terminalreporter.stats.get(key, [])
-             for name, value in getattr(rep, "user_properties", []) if name == "l1emu" and rep.when == "call"]
+    reports = [rep for key in ("passed", "failed") for rep in terminalreporter.stats.get(key, []) if rep.when == "call"]
+    lines = {value for rep in reports for name, value in getattr(rep, "user_properties", []) if name == "l1emu"}
+    # and every bit-exactness count a test printed
+    lines |= {line for rep in reports for line in rep.capstdout.splitlines() if "mismatch" in line}
     if lines:
         terminalreporter.section("l1emu measured figures")
         for line in sorted(lines):
