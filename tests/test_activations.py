@@ -120,8 +120,8 @@ ACT_CONFIGS = {
 }
 
 
-@pytest.mark.parametrize("config", list(ACT_CONFIGS))
-def test_activations_bit_exact(config):
+def build_activations(config):
+    """(hls_model, emulator) of the activation model in one of ACT_CONFIGS."""
     in_t, table_size, table_t, res_t = ACT_CONFIGS[config]
     model = _activation_model()
     cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
@@ -134,8 +134,13 @@ def test_activations_bit_exact(config):
         for name in _LUT_LAYERS[:7] + _PLAIN_LAYERS:
             cfg["LayerName"][name]["Precision"]["result"] = res_t
     hls_model = ref.convert(model, f"activations-{config}", cfg)
-    emu = l1emu.from_hls4ml(hls_model)
-    X = _inputs(emu, [table_size or 1024], seed=sum(map(ord, config)), n_features=N_FEATURES)
+    return hls_model, l1emu.from_hls4ml(hls_model)
+
+
+@pytest.mark.parametrize("config", list(ACT_CONFIGS))
+def test_activations_bit_exact(config):
+    hls_model, emu = build_activations(config)
+    X = _inputs(emu, [ACT_CONFIGS[config][1] or 1024], seed=sum(map(ord, config)), n_features=N_FEATURES)
     _compare(hls_model, emu, X, f"activations/{config}")
 
 

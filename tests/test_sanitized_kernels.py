@@ -52,20 +52,8 @@ def _conv(model_name, config):
 
 
 def _activations(config):
-    in_t, table_size, table_t, res_t = act.ACT_CONFIGS[config]
-    model = act._activation_model()
-    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
-    cfg["LayerName"]["x"]["Precision"] = {"result": in_t}
-    for name in act._LUT_LAYERS:
-        if table_size:
-            cfg["LayerName"][name]["table_size"] = table_size
-            cfg["LayerName"][name]["Precision"]["table"] = table_t
-    if res_t:
-        for name in act._LUT_LAYERS[:7] + act._PLAIN_LAYERS:
-            cfg["LayerName"][name]["Precision"]["result"] = res_t
-    hls_model = ref.convert(model, f"activations-{config}", cfg)
-    emu = l1emu.from_hls4ml(hls_model)
-    X = _subsample(act._inputs(emu, [table_size or 1024], seed=7, n_features=act.N_FEATURES))
+    hls_model, emu = act.build_activations(config)
+    X = _subsample(act._inputs(emu, [act.ACT_CONFIGS[config][1] or 1024], seed=7, n_features=act.N_FEATURES))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 
