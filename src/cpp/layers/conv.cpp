@@ -178,6 +178,7 @@ __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void f64_con
         }
     }
 }
+
 // c (exact integer sums) -> the accumulator wrapped to accum_t's width (the low bits, sign- or zero-extended),
 // then cast to res_t by a saturating cast.
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void f64_to_codes(
