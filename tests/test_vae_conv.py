@@ -21,10 +21,7 @@ from l1emu import reference as ref  # noqa: E402
 from . import reference  # noqa: E402
 
 fw.register()
-# one xdist worker per io type: the second test of a type reuses the library the first compiled (~7 min for
-# io_parallel) instead of waiting on its lock
-IO_TYPES = [pytest.param(io, marks=pytest.mark.xdist_group(f"vae_encoder_conv-{io}"))
-            for io in ("io_stream", "io_parallel")]
+IO_TYPES = ["io_stream", "io_parallel"]
 N_TRACE = 256
 # L1EMU_VALIDATION_SCALE=k compares k independent draws of every image group (k = 10: ~2e4 images), for a
 # longer validation run than CI's.
@@ -87,8 +84,14 @@ def images(emu, rng):
 
 
 @pytest.mark.parametrize("io_type", IO_TYPES)
-def test_kl_score_bit_exact(io_type, report):
+def test_bit_exact(io_type, report):
+    """One test per io type, so that one worker builds the library (io_parallel: ~7 min) and runs both checks."""
     _, hls_model, emu = build(io_type)
+    check_kl_score(hls_model, emu, io_type, report)
+    check_trace_every_layer(hls_model, emu, io_type, report)
+
+
+def check_kl_score(hls_model, emu, io_type, report):
     draws = [images(emu, np.random.default_rng(11 + 1000 * k)) for k in range(SCALE)]
     groups = {name: np.concatenate([d[name] for d in draws]) for name in draws[0]}
     X = np.concatenate(list(groups.values()))
@@ -111,9 +114,7 @@ def test_kl_score_bit_exact(io_type, report):
     assert len(np.unique(got)) > 200  # the score varies: the comparison is not between constants
 
 
-@pytest.mark.parametrize("io_type", IO_TYPES)
-def test_trace_bit_exact_every_layer(io_type, report):
-    _, hls_model, emu = build(io_type)
+def check_trace_every_layer(hls_model, emu, io_type, report):
     groups = images(emu, np.random.default_rng(12))
     rng = np.random.default_rng(13)
     X = np.concatenate([v[rng.choice(len(v), min(len(v), 40), replace=False)] for v in groups.values()])[:N_TRACE]

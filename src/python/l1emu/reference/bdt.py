@@ -4,6 +4,7 @@ model with the same precisions), plus the reference jet BDT. Needs the 'conifer'
 nlohmann-json headers (Debian nlohmann-json3-dev)."""
 
 import contextlib
+import fcntl
 import hashlib
 import importlib.util
 import os
@@ -62,9 +63,13 @@ def convert_sklearn(clf, name, precision="ap_fixed<18,8>", split=None, cache=Non
     cache = cache or default_cache()
     cfg = {"Backend": "cpp", "ProjectName": "bdt", "OutputDir": os.path.join(cache, "conifer", "projects", name),
            "Precision": precision, **precisions}
-    with _splitting_convention("sklearn", split):
-        model = conifer.converters.convert_from_sklearn(clf, cfg)
-    return compile(model, cache=cache)
+    os.makedirs(os.path.dirname(cfg["OutputDir"]), exist_ok=True)
+    # Parallel workers may build the same project: one writes, compiles and reads its JSON at a time.
+    with open(cfg["OutputDir"] + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with _splitting_convention("sklearn", split):
+            model = conifer.converters.convert_from_sklearn(clf, cfg)
+        return compile(model, cache=cache)
 
 
 def compile(model, cache=None):  # noqa: A001 - mirrors conifer's model.compile()

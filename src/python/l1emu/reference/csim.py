@@ -45,6 +45,9 @@ def _convert_locked(keras_model, output_dir, name, hls_config, backend, io_type,
         hls_config = hls4ml.utils.config_from_keras_model(keras_model, granularity="name", backend=backend)
     hls_model = hls4ml.converters.convert_from_keras_model(
         keras_model, hls_config=hls_config, backend=backend, io_type=io_type, output_dir=output_dir, **kwargs)
+    # Layers marked Trace: build the library with tracing now, so that trace() needs no recompilation (hls4ml's
+    # trace() recompiles in place, outside this lock; see predict).
+    hls_model.config.trace_output = any(layer.get_attr("trace", False) for layer in hls_model.get_layers())
     hls_model.write()
     lib = os.path.join(cache, "libs", f"{name}-{_firmware_hash(output_dir)}.so")
     if not os.path.exists(lib):
@@ -80,7 +83,13 @@ def predict(hls_model, X, trace=False, cache=None):
             out = f["__out__"]
             return (out, {k: f[k] for k in f.files if k != "__out__"}) if trace else out
     if trace:
-        out, layers = hls_model.trace(X)
+        if not hls_model.config.trace_output:
+            raise ValueError("predict(trace=True): convert the model with Trace set on the layers to trace")
+        hls_model.compile = lambda: None  # trace() would rebuild the library convert built with tracing
+        try:
+            out, layers = hls_model.trace(X)
+        finally:
+            del hls_model.compile
         layers = {k: np.asarray(v) for k, v in layers.items()}
     else:
         out, layers = hls_model.predict(X), {}
