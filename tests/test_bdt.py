@@ -70,12 +70,13 @@ def _estimator(kind, n_trees, depth, rng):
 _MODELS = {}
 
 
-def _model(name):
-    if name not in _MODELS:
+def _model(name, project="test_bdt"):
+    """The conifer model of CASES[name], built in the conifer project f"{project}-{name}"."""
+    if (project, name) not in _MODELS:
         kind, n_trees, depth, precisions, split = CASES[name]
         clf = _estimator(kind, n_trees, depth, np.random.default_rng(1))
-        _MODELS[name] = ref.convert_sklearn(clf, f"test_bdt-{name}", split=split, **precisions)
-    return _MODELS[name]
+        _MODELS[project, name] = ref.convert_sklearn(clf, f"{project}-{name}", split=split, **precisions)
+    return _MODELS[project, name]
 
 
 def _adversarial(model, emu, rng):

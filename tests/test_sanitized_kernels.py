@@ -84,7 +84,7 @@ def _vae_conv():
 def _bdt(name):
     from . import test_bdt as bdt
 
-    model = bdt._model(name)
+    model = bdt._model(name, project="sanitized-bdt")  # a project of its own: no sharing across workers
     emu = l1emu.from_conifer(model)
     X, adv = bdt._inputs(model, emu, seed=7)
     X = np.concatenate([_subsample(X), _subsample(adv)])
