@@ -196,7 +196,7 @@ void Conv::forward_f64(const int64_t *x, int64_t *y, size_t n) const {
     const size_t kp_n = f64_src_.size() / n_pix_, nc = n_in_ / kp_n, stride = 8 * n_fv_;
     std::vector<double> xd(in_.size + nc, 0.0), c(n_pix_ * stride);
     const fixed::Cast64 to_out(accum_.frac(), out.spec);
-    const int drop = 64 - accum_.width;  // wrap: keep accum_t's low bits, sign- or zero-extended
+    const int drop = 64 - accum_.width;  // f64_to_codes' inline wrap_bits: accum_t's low bits, sign- or zero-extended
     const bool sat = fixed::SatCast64::applies(to_out) && accum_.width <= 62;
     for (size_t e = 0; e < n; ++e) {
         const int64_t *xe = x + e * in_.size;
@@ -208,10 +208,8 @@ void Conv::forward_f64(const int64_t *x, int64_t *y, size_t n) const {
             continue;
         }
         for (size_t p = 0; p < n_pix_; ++p)
-            for (size_t f = 0; f < n_filt_; ++f) {
-                const uint64_t low = uint64_t(int64_t(c[p * stride + f])) << drop;
-                ye[p * n_filt_ + f] = to_out(accum_.is_signed ? int64_t(low) >> drop : int64_t(low >> drop));
-            }
+            for (size_t f = 0; f < n_filt_; ++f)
+                ye[p * n_filt_ + f] = to_out(fixed::wrap_bits(uint64_t(int64_t(c[p * stride + f])), accum_));
     }
 }
 
