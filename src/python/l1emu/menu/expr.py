@@ -27,12 +27,11 @@ class ExprError(L1emuError):
     """A cut expression that does not parse or type-check, or cannot be evaluated on a chunk."""
 
 
-OBJECTS = {"jet": ("jet", 10), "eg": ("egamma", 4), "mu": ("muon", 4)}  # name -> (record field, capacity)
+OBJECTS = {"jet": "jet", "eg": "egamma", "mu": "muon"}  # name -> record field (capacities 10, 4, 4)
 ATTRS = {"pt": 0, "eta": 1, "phi": 2}
 MET_ATTRS = {"pt": 0, "phi": 1}
 KEYWORDS = {"and", "or", "not", "true", "false"}
 FUNCTIONS = {"abs", "n", "ht"}
-RESERVED = KEYWORDS | FUNCTIONS | set(OBJECTS) | {"met"} | set(ATTRS)
 CMP = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq, "!=": operator.ne}
 ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
@@ -40,13 +39,11 @@ ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.
 class Node:
     """Base of the AST nodes (frozen dataclasses, comparable and hashable)."""
 
-    def children(self):
-        return [v for v in vars(self).values() if isinstance(v, Node)]
-
     def walk(self):
         yield self
-        for c in self.children():
-            yield from c.walk()
+        for child in vars(self).values():
+            if isinstance(child, Node):
+                yield from child.walk()
 
     def seeds(self):
         """Names of the other seeds this expression refers to (for the caller's dependency checks)."""
@@ -54,8 +51,7 @@ class Node:
 
     def fields(self):
         """Event-record fields this expression reads."""
-        return frozenset(OBJECTS[n.obj][0] if n.obj in OBJECTS else "met"
-                         for n in self.walk() if isinstance(n, (Attr, Call)))
+        return frozenset(OBJECTS.get(n.obj, "met") for n in self.walk() if isinstance(n, (Attr, Call)))
 
 
 @dataclass(frozen=True)
@@ -113,25 +109,26 @@ def kind(node):
 
 
 # ---------------------------------------------------------------- tokenizer
-_TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-                    r"|(?P<op>>=|<=|==|!=|&&|\|\||\*\*|[-+*/<>()\[\],.=&|!]))")
+_TOKEN = re.compile(r"(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+                    r"|(?P<op>>=|<=|==|!=|&&|\|\||\*\*|[-+*/<>()\[\],.=&|!])|(?P<bad>\S)", re.ASCII)
 _REFUSED = {"=": "use '==' to compare", "&&": "use 'and'", "||": "use 'or'", "&": "use 'and'",
             "|": "use 'or'", "!": "use 'not'", "**": "powers are not supported"}
 
 
+def _show(kind_, text):
+    return "end of expression" if kind_ == "end" else repr(text)
+
+
 def _tokenize(text, fail):
-    tokens, pos = [], 0
-    while text[pos:].strip():
-        m = _TOKEN.match(text, pos)
-        if not m:
-            col = pos + len(text[pos:]) - len(text[pos:].lstrip()) + 1
-            fail(f"unexpected character {text[col - 1]!r}", col)
-        k = m.lastgroup
-        tok = (k, m.group(k), m.start(k) + 1)
-        if k == "op" and tok[1] in _REFUSED:
+    """-> [(kind, text, 1-based column)] ending with an 'end' token; whitespace is skipped by finditer."""
+    tokens = []
+    for m in _TOKEN.finditer(text):
+        tok = (m.lastgroup, m.group(), m.start() + 1)
+        if tok[0] == "bad":
+            fail(f"unexpected character {tok[1]!r}", tok[2])
+        if tok[0] == "op" and tok[1] in _REFUSED:
             fail(f"{tok[1]!r} is not allowed: {_REFUSED[tok[1]]}", tok[2])
         tokens.append(tok)
-        pos = m.end()
     return tokens + [("end", "", len(text) + 1)]
 
 
@@ -144,8 +141,8 @@ class _Parser:
     def fail(self, message, col):
         raise ExprError(f"{self.where + ': ' if self.where else ''}{message} at column {col}: {self.text!r}")
 
-    def peek(self, ahead=0):
-        return self.toks[min(self.pos + ahead, len(self.toks) - 1)]
+    def peek(self):
+        return self.toks[min(self.pos, len(self.toks) - 1)]
 
     def next(self):
         tok = self.peek()
@@ -159,11 +156,7 @@ class _Parser:
     def expect(self, text, what):
         k, t, col = self.next()
         if t != text or k not in ("op", "name"):
-            self.fail(f"expected {text!r} {what}, found {self.show(k, t)}", col)
-
-    @staticmethod
-    def show(k, t):
-        return "end of expression" if k == "end" else repr(t)
+            self.fail(f"expected {text!r} {what}, found {_show(k, t)}", col)
 
     def need(self, node, want, what, col):
         if kind(node) != want:
@@ -180,19 +173,19 @@ class _Parser:
             self.fail(f"unexpected {t!r} (unbalanced ')'?)" if t == ")" else f"unexpected {t!r}", col)
         return node
 
-    def logic(self, op, sub):
+    def chain(self, ops, sub, want):
+        """Left-associative binary operators ``ops`` over operands parsed by ``sub``, all of type ``want``."""
         left = sub()
-        while self.at(op):
-            col = self.next()[2]
-            right = sub()
-            left = Binary(op, self.need(left, "bool", f"'{op}'", col), self.need(right, "bool", f"'{op}'", col))
+        while self.at(*ops):
+            _, op, col = self.next()
+            left = Binary(op, self.need(left, want, repr(op), col), self.need(sub(), want, repr(op), col))
         return left
 
     def or_(self):
-        return self.logic("or", self.and_)
+        return self.chain(("or",), self.and_, "bool")
 
     def and_(self):
-        return self.logic("and", self.not_)
+        return self.chain(("and",), self.not_, "bool")
 
     def not_(self):
         if self.at("not"):
@@ -208,21 +201,13 @@ class _Parser:
         right = self.arith()
         if self.at(*CMP):
             self.fail("comparisons cannot be chained: use 'and'", self.peek()[2])
-        return Binary(op, self.need(left, "num", f"{op!r}", col), self.need(right, "num", f"{op!r}", col))
-
-    def binary(self, ops, sub):
-        left = sub()
-        while self.at(*ops):
-            _, op, col = self.next()
-            right = sub()
-            left = Binary(op, self.need(left, "num", f"{op!r}", col), self.need(right, "num", f"{op!r}", col))
-        return left
+        return Binary(op, self.need(left, "num", repr(op), col), self.need(right, "num", repr(op), col))
 
     def arith(self):
-        return self.binary("+-", self.term)
+        return self.chain("+-", self.term, "num")
 
     def term(self):
-        return self.binary("*/", self.unary)
+        return self.chain("*/", self.unary, "num")
 
     def unary(self):
         if self.at("-"):
@@ -242,7 +227,7 @@ class _Parser:
             node = self.or_()
             if not self.at(")"):
                 k2, t2, c2 = self.peek()
-                self.fail(f"expected ')' to close the '(' of column {col}, found {self.show(k2, t2)}", c2)
+                self.fail(f"expected ')' to close the '(' of column {col}, found {_show(k2, t2)}", c2)
             self.next()
             return node
         if k != "name":
@@ -273,7 +258,7 @@ class _Parser:
         self.next()
         k, t, c = self.next()
         if k != "num" or not t.isdigit():
-            self.fail(f"index of {obj!r} must be a non-negative integer, found {self.show(k, t)}", c)
+            self.fail(f"index of {obj!r} must be a non-negative integer, found {_show(k, t)}", c)
         self.expect("]", f"after the index of {obj!r}")
         return Attr(obj, int(t), self.attr(ATTRS, obj))
 
@@ -281,7 +266,7 @@ class _Parser:
         self.expect(".", f"after {obj!r} (e.g. {obj}{'' if obj == 'met' else '[0]'}.pt)")
         k, t, col = self.next()
         if t not in names or k != "name":
-            self.fail(f"unknown attribute {self.show(k, t)} of {obj!r} (attributes: {', '.join(names)})", col)
+            self.fail(f"unknown attribute {_show(k, t)} of {obj!r} (attributes: {', '.join(names)})", col)
         return t
 
     def call(self, func, col):
@@ -292,7 +277,7 @@ class _Parser:
             return Unary("abs", self.need(arg, "num", "abs()", col))
         k, obj, c = self.next()
         if obj not in OBJECTS or k != "name":
-            self.fail(f"{func}() needs an object list (jet, eg, mu) as first argument, found {self.show(k, obj)}", c)
+            self.fail(f"{func}() needs an object list (jet, eg, mu) as first argument, found {_show(k, obj)}", c)
         cond, outer, self.each = None, self.each, obj
         while self.at(","):
             c = self.next()[2]
@@ -332,7 +317,7 @@ def _eval(node, chunk, seeds, each, n_events):
         return each[..., ATTRS[node.attr]].astype(np.float64), each[..., 0] > 0
     if t is Attr:
         arr = _field(chunk, node.obj)
-        if node.obj == "met":
+        if arr.ndim == 2:  # met
             return arr[:, MET_ATTRS[node.attr], None].astype(np.float64), True
         if node.index >= arr.shape[1]:
             return np.zeros((len(arr), 1)), np.zeros((len(arr), 1), bool)
@@ -350,9 +335,8 @@ def _eval(node, chunk, seeds, each, n_events):
         arg = _eval(node.arg, chunk, seeds, each, n_events)
         if node.op == "not":
             return ~arg
-        value, ok = arg
-        return (-value if node.op == "-" else np.abs(value)), ok
-    left, right = _eval(node.left, chunk, seeds, each, n_events), _eval(node.right, chunk, seeds, each, n_events)
+        return (-arg[0] if node.op == "-" else np.abs(arg[0])), arg[1]
+    left, right = (_eval(side, chunk, seeds, each, n_events) for side in (node.left, node.right))
     if node.op in ("and", "or"):
         return left & right if node.op == "and" else left | right
     (lv, lok), (rv, rok) = left, right
@@ -367,7 +351,7 @@ def _eval(node, chunk, seeds, each, n_events):
 
 
 def _field(chunk, obj):
-    name = OBJECTS[obj][0] if obj in OBJECTS else "met"
+    name = OBJECTS.get(obj, "met")
     if name not in chunk:
         raise ExprError(f"event chunk has no field {name!r} (needed by {obj!r})")
     return np.asarray(chunk[name])
@@ -394,18 +378,15 @@ def unparse(node):
     return _unparse(node)[0]
 
 
-def _unparse(node):
-    """-> (text, precedence); atoms bind tightest (8)."""
+def _unparse(node):  # -> (text, precedence); atoms bind tightest (8)
     t = type(node)
     if t is Num:
         v = node.value
         return (str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)), 8
     if t is Bool:
         return ("true" if node.value else "false"), 8
-    if t is Seed:
-        return node.name, 8
-    if t is Each:
-        return node.attr, 8
+    if t in (Seed, Each):
+        return getattr(node, "name", None) or node.attr, 8
     if t is Attr:
         return (f"met.{node.attr}" if node.obj == "met" else f"{node.obj}[{node.index}].{node.attr}"), 8
     if t is Call:
@@ -420,6 +401,6 @@ def _unparse(node):
     return f"{_wrap(node.left, prec)} {node.op} {_wrap(node.right, prec + 1)}", prec
 
 
-def _wrap(node, prec):
+def _wrap(node, prec):  # parenthesized when it binds looser than its place needs
     text, p = _unparse(node)
     return text if p >= prec else f"({text})"
