@@ -117,10 +117,12 @@ EXAMPLES = {
     "-jet[0].eta > 1.2": lambda e, s: obj(e, "jet", 0) is not None and -obj(e, "jet", 0)[1] > 1.2,
     "n(jet) >= 6": lambda e, s: len(objs(e, "jet")) >= 6,
     "ht(eg) > 80": lambda e, s: sum(g[0] for g in objs(e, "egamma")) > 80,
-    "n(mu, pt >= 7) >= 2 and not L1_X": lambda e, s: len([m for m in objs(e, "muon") if m[0] >= 7]) >= 2 and not s["L1_X"],
+    "n(mu, pt >= 7) >= 2 and not L1_X":
+        lambda e, s: len([m for m in objs(e, "muon") if m[0] >= 7]) >= 2 and not s["L1_X"],
     "n(jet, pt >= jet[0].pt / 2) >= 3":
-        lambda e, s: len([j for j in objs(e, "jet") if pt(e, "jet", 0) is not None and j[0] >= pt(e, "jet", 0) / 2]) >= 3,
-    "n(jet, pt > 30 and n(mu) >= 2) >= 2": lambda e, s: len(objs(e, "muon")) >= 2 and len([j for j in objs(e, "jet") if j[0] > 30]) >= 2,
+        lambda e, s: pt(e, "jet", 0) is not None and len([j for j in objs(e, "jet") if j[0] >= pt(e, "jet", 0) / 2]) >= 3,
+    "n(jet, pt > 30 and n(mu) >= 2) >= 2":
+        lambda e, s: len(objs(e, "muon")) >= 2 and len([j for j in objs(e, "jet") if j[0] > 30]) >= 2,
     "n(eg, phi > 0 or eta < -1) == 2": lambda e, s: len([g for g in objs(e, "egamma") if g[2] > 0 or g[1] < -1]) == 2,
     "met.phi > 0 and met.pt < 1e2": lambda e, s: float(e["met"][1]) > 0 and float(e["met"][0]) < 100,
     "not not (mu[3].pt > 0)": lambda e, s: obj(e, "muon", 3) is not None,
@@ -211,7 +213,7 @@ def test_seeds_and_fields():
     assert isinstance(node.seeds(), frozenset) and isinstance(node.fields(), frozenset)
 
 
-@pytest.mark.parametrize("text", list(EXAMPLES) + list(CONSTANT) + ["- -3 < -(2 - 1) - 1e3 * 2 / 4", "not (a and b) or c"])
+@pytest.mark.parametrize("text", [*EXAMPLES, *CONSTANT, "- -3 < -(2 - 1) - 1e3 * 2 / 4", "not (a and b) or c"])
 def test_unparse_round_trip(text):
     node = parse(text)
     canonical = unparse(node)
