@@ -18,10 +18,12 @@ CONIFER = "conifer"
 class ValidationReport:
     """Outcome of ``l1emu.validate``.
 
-    ``lsb_diff_histogram``: {output: {"equal": count, diff: count, ...}} ("equal" always present) with diff = emu code - reference code
-    in LSBs of the output type (only nonzero diffs listed); outputs are the flattened output values, keyed by
-    index (one output tensor) or "tensor[index]" (several). ``n_unrepresentable``: reference values that are
-    not values of the emulator's output type (counted as mismatches: the output types differ)."""
+    ``lsb_diff_histogram``: {output: {"equal": count, diff: count, ...}} ("equal" always present) with
+    diff = emu code - reference code in LSBs of the output type (only nonzero diffs listed); outputs are the
+    flattened output values, keyed by index (one output tensor) or "tensor[index]" (several).
+    ``n_unrepresentable``: reference values that are not values of the emulator's output type (counted as
+    mismatches: the output types differ). ``traced_layers``: the layers compared, in model order, up to the
+    first diverging one."""
 
     bit_exact: bool
     reference_kind: str
@@ -63,14 +65,24 @@ class ValidationReport:
             parts.append(f"first diverging layer: {self.first_diverging_layer}")
         elif self.trace_note:
             parts.append(self.trace_note)
-        diffs = [f"output {out}: {{{', '.join(f'{_diff_key(k)}: {v}' for k, v in hist.items() if k != 'equal')}}}"
-                 for out, hist in self.lsb_diff_histogram.items() if len(hist) > 1]
+        diffs = [f"output {out}: {_short_histogram(hist)}" for out, hist in self.lsb_diff_histogram.items()
+                 if len(hist) > 1]
         if diffs:
-            shown = diffs[:5] + ([f"... {len(diffs) - 5} more outputs"] if len(diffs) > 5 else [])
+            shown = diffs[:3] + ([f"{len(diffs) - 3} more outputs differ"] if len(diffs) > 3 else [])
             parts.append("LSB differences " + "; ".join(shown))
         if self.n_unrepresentable:
             parts.append(f"{self.n_unrepresentable} reference values not in the emulator's output type")
         return "; ".join(parts)
+
+
+def _short_histogram(hist, shown=4):
+    """{+1: 12, -1: 1}: the most frequent nonzero differences, then how many others and their range."""
+    diffs = sorted(((k, v) for k, v in hist.items() if k != "equal"), key=lambda kv: (-kv[1], abs(kv[0]), kv[0]))
+    text = ", ".join(f"{_diff_key(k)}: {v}" for k, v in diffs[:shown])
+    if len(diffs) > shown:
+        keys = [k for k, _ in diffs]
+        text += f", ... {len(diffs) - shown} more, {_diff_key(min(keys))}..{_diff_key(max(keys))}"
+    return "{" + text + "}"
 
 
 def _diff_key(k):
