@@ -486,3 +486,24 @@ def test_missing_uproot_is_explained(tmp_path, sample, monkeypatch):
     monkeypatch.setitem(sys.modules, "uproot", None)
     with pytest.raises(EventFileError, match=r"pip install 'l1emu\[root\]'"):
         ev.info(p)
+
+
+def test_split_class_branch_names():
+    """Members of the split L1Upgrade branch are found by the last component of their name."""
+    assert root._short_name("L1Upgrade/jetEt") == "jetEt"
+    assert root._short_name("L1Upgrade.jetEt") == "jetEt"
+    assert root._short_name("jetEt") == "jetEt"
+
+    class Branch:
+        def __init__(self, name):
+            self.name = name
+
+    class Tree:
+        def itervalues(self, recursive):
+            assert recursive
+            return iter([Branch("L1Upgrade"), Branch("L1Upgrade/nJets"), Branch("L1Upgrade/jetEt"),
+                         Branch("L1Upgrade.jetIEt")])
+
+    m = root._branch_map(Tree())
+    assert sorted(m) == ["L1Upgrade", "jetEt", "jetIEt", "nJets"]
+    assert m["jetEt"].name == "L1Upgrade/jetEt"
