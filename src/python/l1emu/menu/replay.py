@@ -200,13 +200,19 @@ class Source:
 
 
 def source(name, spec, fields):
-    items = [spec] if isinstance(spec, (str, os.PathLike)) or hasattr(spec, "metadata") else list(spec)
-    if not items:
-        raise ReplayError(f"sample {name!r}: no event files given")
-    resolved, n = [], 0
+    """A sample from a path, a list of paths, or one iterable of chunk dicts (e.g. a generated stream)."""
+    is_path = lambda x: isinstance(x, (str, os.PathLike))  # noqa: E731
+    if is_path(spec):
+        items = [os.fspath(spec)]
+    elif isinstance(spec, (list, tuple)) and spec and all(is_path(x) for x in spec):
+        items = [os.fspath(x) for x in spec]
+    elif isinstance(spec, dict) or spec is None or (isinstance(spec, (list, tuple)) and not spec):
+        raise ReplayError(f"sample {name!r}: expected event file path(s) or an iterable of chunks, got {spec!r:.80}")
+    else:
+        items = [spec]
+    n = 0
     for it in items:
-        if isinstance(it, (str, os.PathLike)):
-            it = os.fspath(it)
+        if isinstance(it, str):
             try:
                 meta = _events.info(it)
             except L1emuError as err:
@@ -216,11 +222,7 @@ def source(name, spec, fields):
                 raise ReplayError(f"sample {name!r}: {it!r} has no field(s) {missing} that the menu needs "
                                   f"(it has {meta['fields']})")
             n += int(meta["n_events"])
-        else:
-            md = getattr(it, "metadata", None) or {}
-            n += sum(int(s.get("n_events", 0)) for s in md.get("sources", []))
-        resolved.append(it)
-    return Source(name, resolved, n)
+    return Source(name, items, n)
 
 
 def needed_fields(menu):

@@ -196,6 +196,13 @@ def _output_shapes(emulator):
     return [emulator._shapes[t] for t in emulator.graph["outputs"]]
 
 
+def _parse(text, where):
+    try:
+        return expr.parse(text, where)
+    except expr.ExprError as err:
+        raise MenuError(str(err)) from None
+
+
 def _score_ref(text, algorithms, where):
     m = _SCORE.match(text) if isinstance(text, str) else None
     if m is None:
@@ -219,7 +226,7 @@ def _score_ref(text, algorithms, where):
 
 def _seed(name, doc, where, algorithms):
     if isinstance(doc, str):
-        return Seed(name, "cut", cut=expr.parse(doc, where))
+        return Seed(name, "cut", cut=_parse(doc, where))
     if not isinstance(doc, dict):
         _fail(where, f"expected a cut expression or a mapping, got {type(doc).__name__}")
     if "cut" in doc:
@@ -227,7 +234,7 @@ def _seed(name, doc, where, algorithms):
         if not isinstance(doc["cut"], str):
             _fail(f"{where}.cut", f"expected an expression string, got {doc['cut']!r}")
         return Seed(name, "cut", prescale=_prescale(doc.get("prescale", 1), f"{where}.prescale"),
-                    cut=expr.parse(doc["cut"], f"{where}.cut"))
+                    cut=_parse(doc["cut"], f"{where}.cut"))
     _check_keys(doc, where, {"score"}, {"threshold", "units", "rate_hz", "require", "prescale", "description"})
     algorithm, output = _score_ref(doc["score"], algorithms, f"{where}.score")
     has_threshold, has_rate = "threshold" in doc, "rate_hz" in doc
@@ -242,7 +249,7 @@ def _seed(name, doc, where, algorithms):
     if doc.get("require") is not None:
         if not isinstance(doc["require"], str):
             _fail(f"{where}.require", f"expected an expression string, got {doc['require']!r}")
-        require = expr.parse(doc["require"], f"{where}.require")
+        require = _parse(doc["require"], f"{where}.require")
     seed = Seed(name, "score", prescale=_prescale(doc.get("prescale", 1), f"{where}.prescale"),
                 algorithm=algorithm, output=output, score_label=str(doc["score"]).replace(" ", ""),
                 units=units, require=require)
