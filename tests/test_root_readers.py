@@ -105,7 +105,7 @@ def expected(events, acceptance=True):
                 rows.append((pt, (pt_code, hw_eta, phi_code)))
             rows = sorted(rows, key=lambda r: -r[0])[: SLOTS[name]]
             for k, (_, (pc, ec, fc)) in enumerate(rows):
-                codes[name][i, k] = (pc, ec, fc)
+                codes[name][i, k] = (pc, ec, fc % STEPS[name])  # uGT codes: unsigned phi
                 exp[name][i, k] = (np.float32(pc * 0.5), np.float32(ec * LSB_ETA[name]),
                                    np.float32(fc * LSB_PHI[name]))
         for t, hw_pt, hw_phi, bx in e["sums"]:
@@ -255,19 +255,19 @@ def test_spelled_out_event(tmp_path, sample):
     got = ev.read(p)
     c = {name: record.to_hardware(got, name)[0] for name in ("jet", "muon", "egamma", "met")}
     # jets: (500, bx 1) dropped; (80, eta 95 = 4.13) outside abs(eta) < 4; (29 = 14.5 GeV) below 15 GeV;
-    # phi 72 (= pi) wraps to -72, 100 -> -44, 140 -> ... ; ties (100, 100) keep file order
+    # phi codes come back as the file's unsigned hwPhi; ties (100, 100) keep file order
     assert c["jet"].tolist() == [
-        [300, -20, -44], [250, 5, 70], [200, -91, 50], [100, 40, 0], [100, 41, 1], [90, 6, 71],
-        [70, 7, -71], [60, 0, -72], [41, 2, -1], [40, 10, 5],
+        [300, -20, 100], [250, 5, 70], [200, -91, 50], [100, 40, 0], [100, 41, 1], [90, 6, 71],
+        [70, 7, 73], [60, 0, 72], [41, 2, 143], [40, 10, 5],
     ]  # (30, 1, 2) is the 11th and is cut
     # muons: hwPt 0 and 1 mean pt <= 0 (dropped), 7 -> pt 3.0 kept, eta 193 (2.099) kept, 192... sorted
-    assert c["muon"].tolist() == [[49, -100, -276], [8, 193, -288], [8, 192, 287], [6, 5, -1]]
+    assert c["muon"].tolist() == [[49, -100, 300], [8, 193, 288], [8, 192, 287], [6, 5, 575]]
     assert got["muon"][0, 0].tolist() == [np.float32(24.5), np.float32(-100 * 0.010875),
                                           np.float32(-276 * 2 * math.pi / 576)]
     # e/gamma: eta 69 (3.0015) outside abs(eta) < 3; 5 (2.5 GeV) below 3 GeV
-    assert c["egamma"].tolist() == [[30, -3, -14], [20, 68, 4], [11, 0, 0], [10, 0, 0]]
+    assert c["egamma"].tolist() == [[30, -3, 130], [20, 68, 4], [11, 0, 0], [10, 0, 0]]
     # MET: the first kMissingEt (type 2) sum at bx 0
-    assert c["met"].tolist() == [61, -44]
+    assert c["met"].tolist() == [61, 100]
     assert got["met"][0].tolist() == [30.5, np.float32(-44 * CALO_PHI)]
     assert got["n_pileup"][0] == sample[0]["pileup"] and got["label"][0] == -1 and got["event"][0] == 0
 
@@ -318,13 +318,13 @@ def test_float_branches_are_quantized(tmp_path):
         code = min(math.floor(float(np.float32(pt)) / 0.5), 2047)
         if code * 0.5 >= 15:
             ph = round(float(np.float32(phi)) / CALO_PHI)
-            ph = ph - 144 if ph >= 72 else ph
+            ph = ph % 144
             want.append((code, round(float(np.float32(eta)) / 0.0435), ph))
     want.sort(key=lambda r: -r[0])
     assert record.to_hardware(got, "jet")[0, : len(want)].tolist() == [list(w) for w in want]
     assert want[0][0] == 2047 and len(want) == 3  # saturation at 11 bits; 14.99 GeV -> 14.5, cut
     np.testing.assert_array_equal(got["jet"][1], 0)
-    assert record.to_hardware(got, "met")[0].tolist() == [111, round(-1.0 / CALO_PHI)]
+    assert record.to_hardware(got, "met")[0].tolist() == [111, round(-1.0 / CALO_PHI) % 144]
     np.testing.assert_array_equal(got["n_pileup"], [-1, -1])  # no pileup branch in this file
 
 

@@ -326,7 +326,7 @@ def _pack_objects(name, plan, start, stop, ak):
     ptc, etac, phic = _object_codes(name, spec.kind, plan.hardware[name], flat)
     pt = (ptc * q["pt"].lsb).astype(np.float32)
     eta = (etac * q["eta"].lsb).astype(np.float32)
-    phi = (phic * q["phi"].lsb).astype(np.float32)
+    phi = record.phi_from_codes(phic, q["phi"])
     keep = (np.asarray(flat["bx"]) == 0) & (ptc > 0)
     if plan.acceptance:
         acc = record.ACCEPT[name]
@@ -361,7 +361,7 @@ def _pack_met(plan, start, stop, ak):
     idx = idx[first]
     out = np.zeros((n, 2), np.float32)
     out[events, 0] = (ptc[idx] * q["pt"].lsb).astype(np.float32)
-    out[events, 1] = (phic[idx] * q["phi"].lsb).astype(np.float32)
+    out[events, 1] = record.phi_from_codes(phic[idx], q["phi"])
     return out
 
 
