@@ -13,7 +13,7 @@ from . import fragmentation, kinematics as kin, record
 from .features import hls4ml_features, jet_image
 from .processes import BQUARK, GLUON, N_PRONGS, PROCESSES, QUARK, JetSet
 
-VERSION = "parametric-1.0"
+VERSION = "parametric-1.1"  # 1.1: calorimeter regions in the CICADA layout (18 phi x 14 eta)
 DEFAULT_PILEUP = 60.0
 F32 = np.float32
 
