@@ -435,7 +435,7 @@ def _plot_roc(seed, h, report, path):
             else:  # zero rate: on the left edge of the log axis, pointing left
                 ax.plot([0.0], [e[it]], marker="<", markersize=14, color=color, markeredgecolor="black",
                         zorder=5, linestyle="none", clip_on=False, transform=ax.get_yaxis_transform())
-    if it is not None:
+    if it is not None and any(_n_signal(h, n, a) > 0 for n, a in sig.items()) and nb > 0:
         ax.plot([], [], marker="*", markersize=18, color="white", markeredgecolor="black",
                 linestyle="none", label=f"Operating point (code {int(thr)}, {_fmt_rate(rate_khz[it] * 1e3)})")
     if budget is not None:
