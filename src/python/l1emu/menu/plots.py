@@ -202,7 +202,7 @@ def _new_figure(figsize):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
@@ -237,9 +237,7 @@ def _fmt_rate(r_hz: float) -> str:
     return f"{r_hz:.3g} Hz"
 
 
-def _label(ax, report, loc: int = 0) -> None:
-    import mplhep
-
+def _menu_text(report) -> str:
     menu = report.get("menu") or ""
     bx = report.get("bunch_crossing_rate_hz")
     right = []
@@ -247,10 +245,22 @@ def _label(ax, report, loc: int = 0) -> None:
         right.append(_mathsafe(_short(menu, 24)))
     if bx:
         right.append(f"{float(bx) / 1e6:.3g} MHz")
+    return ", ".join(right)
+
+
+def _label(ax, report, loc: int = 0, right: bool = True) -> None:
+    """``l1emu Simulation`` on the left, the menu name and bunch-crossing rate on the right."""
+    import mplhep
+
     mplhep.label.exp_label(
-        exp="l1emu", llabel="Simulation", rlabel=", ".join(right) or None, loc=loc, ax=ax,
+        exp="l1emu", llabel="Simulation", rlabel=_menu_text(report) if right else "", loc=loc, ax=ax,  # never None: "(13 TeV)"
         fontsize=20, scilocator_adjust=False,  # True would reach for pyplot's current axes
     )
+
+
+def _note(ax, text: str) -> None:
+    """A grey explanatory line at the bottom centre of the axes (empty samples and the like)."""
+    ax.text(0.5, 0.04, text, transform=ax.transAxes, ha="center", va="bottom", fontsize=16, color="dimgray")
 
 
 def _log_limits(values, floor_fallback: float = 1.0):
@@ -319,19 +329,27 @@ def _plot_rate_vs_threshold(seed, h, report, path):
     thr = getattr(h, "threshold_raw", None)
     lsb = _lsb(h)
     bg, sig = _hist_arrays(h)
+    nb = _n_background(h, bg)
     codes, rate, lo, hi = rate_curve(h, bx, prescale)
     i0, i1 = _visible_range(h, bg, sig)
     sl = slice(i0, i1 + 1)
     x = codes[sl] * lsb
+    rate_s, lo_s, hi_s = rate[sl], lo[sl], hi[sl]
+    if thr is not None and int(thr) < codes[0]:  # below the histogram: everything in it fires
+        x = np.concatenate([[int(thr) * lsb], x])
+        rate_s, lo_s, hi_s = (np.concatenate([[a[0]], a]) for a in (rate_s, lo_s, hi_s))
+    if thr is not None and int(thr) > codes[-1]:  # above it: nothing fires
+        x = np.concatenate([x, [int(thr) * lsb]])
+        rate_s, lo_s, hi_s = (np.concatenate([a, [a[-1]]]) for a in (rate_s, lo_s, hi_s))
 
     fig = _new_figure((10, 9))
     ax = fig.add_subplot()
-    floor_candidates = list(rate[sl]) + list(hi[sl]) + ([budget] if budget else [])
+    floor_candidates = list(rate_s) + list(hi_s) + ([budget] if budget else [])
     ylo, yhi = _log_limits(floor_candidates, floor_fallback=bx or 1.0)
     ax.set_yscale("log")
-    ax.fill_between(x, np.clip(lo[sl], ylo, None), np.clip(hi[sl], ylo, None), step="pre",
+    ax.fill_between(x, np.clip(lo_s, ylo, None), np.clip(hi_s, ylo, None), step="pre",
                     color="#5790fc", alpha=0.35, linewidth=0, label="68% interval (Wilson)")
-    r = np.where(rate[sl] > 0, rate[sl], np.nan)
+    r = np.where(rate_s > 0, rate_s, np.nan)
     ax.step(x, r, where="pre", color="#1f3d99", linewidth=2,
             label="Background rate" + (f" (prescale {prescale:g})" if prescale != 1 else ""))
     if budget is not None:
@@ -347,17 +365,27 @@ def _plot_rate_vs_threshold(seed, h, report, path):
             yt = rt if rt > 0 else ylo
             ax.plot([xt], [yt], marker="o", color="#f89c20", markersize=10, zorder=5,
                     label=f"Rate at threshold {_fmt_rate(rt)} [{_fmt_rate(lot)}, {_fmt_rate(hit)}]")
+    if nb == 0:
+        _note(ax, "no background events")
+    elif not np.any(bg):
+        _note(ax, "no background event passes the seed's require cut")
     # headroom for the legend
     ax.set_ylim(ylo, yhi * 10 ** (0.45 * max(1.0, math.log10(yhi / ylo))))
-    ax.set_xlim(x[0], x[-1] if x[-1] > x[0] else x[0] + lsb)
+    xl, xr = x[0], (x[-1] if x[-1] > x[0] else x[0] + lsb)
+    if thr is not None:  # keep the threshold line off the frame
+        pad = 0.015 * (xr - xl)
+        xl = xl - pad if int(thr) * lsb <= xl else xl
+        xr = xr + pad if int(thr) * lsb >= xr else xr
+    ax.set_xlim(xl, xr)
     ax.set_xlabel(f"{_mathsafe(_short(seed, 40))} threshold")
     ax.set_ylabel("Rate [Hz]")
     ax.tick_params(axis="x", which="both", top=False)
     top = ax.secondary_xaxis("top", functions=(lambda v: v / lsb, lambda c: c * lsb))
     top.set_xlabel("Threshold [raw code]", fontsize=18)
     top.tick_params(axis="x", labelsize=16)
-    ax.legend(loc="upper right", fontsize=15, frameon=False)
-    _label(ax, report, loc=2)
+    ax.legend(loc="upper right", fontsize=15, frameon=False, title=_menu_text(report) or None,
+              title_fontsize=15)
+    _label(ax, report, loc=2, right=False)
     return _save(fig, path)
 
 
@@ -400,17 +428,23 @@ def _plot_roc(seed, h, report, path):
         e = eff / prescale
         ax.plot(rate_khz[mask], e[mask], color=color, linewidth=2.5, drawstyle="steps-post",
                 label=f"{label} (AUC = {a:.3f})")
-        if it is not None and np.isfinite(rate_khz[it]):
-            xo = rate_khz[it] if rate_khz[it] > 0 else xlo
-            ax.plot([xo], [e[it]], marker="*", markersize=18, color=color, markeredgecolor="black",
-                    zorder=5, linestyle="none")
-    if it is not None:
+        if it is not None and np.isfinite(rate_khz[it]) and np.isfinite(e[it]):
+            if rate_khz[it] > 0:
+                ax.plot([rate_khz[it]], [e[it]], marker="*", markersize=18, color=color,
+                        markeredgecolor="black", zorder=5, linestyle="none")
+            else:  # zero rate: on the left edge of the log axis, pointing left
+                ax.plot([0.0], [e[it]], marker="<", markersize=14, color=color, markeredgecolor="black",
+                        zorder=5, linestyle="none", clip_on=False, transform=ax.get_yaxis_transform())
+    if it is not None and any(_n_signal(h, n, a) > 0 for n, a in sig.items()) and nb > 0:
         ax.plot([], [], marker="*", markersize=18, color="white", markeredgecolor="black",
                 linestyle="none", label=f"Operating point (code {int(thr)}, {_fmt_rate(rate_khz[it] * 1e3)})")
     if budget is not None:
         ax.axvline(budget / 1e3, color="gray", linestyle="--", linewidth=2,
                    label=f"Rate budget {_fmt_rate(budget)}")
         xlo, xhi = min(xlo, budget / 1e3 / 2), max(xhi, budget / 1e3 * 2)
+    if nb == 0 or not np.any(bg):
+        _note(ax, "no background event passes: efficiencies at 0 Hz on the left edge"
+              if sig else "no background event passes")
     ax.set_xlim(xlo, xhi)
     ax.set_ylim(0.0, 1.3 / prescale if prescale > 1 else 1.3)
     ax.set_xlabel("Background rate [kHz]")
@@ -483,12 +517,18 @@ def _plot_score(seed, h, report, path):
     for frac, lab, color, style in hist_args:
         mplhep.histplot(frac, edges, histtype="step", ax=ax, color=color, linestyle=style,
                         linewidth=2.5, label=lab, flow=None)
-    ylo, yhi = _log_limits(fractions)
+    ylo, yhi = _log_limits(fractions, floor_fallback=0.1)
+    if not hist_args:
+        _note(ax, "no events")
     ax.set_ylim(ylo, yhi * 10 ** (0.5 * max(1.0, math.log10(yhi / ylo))))
     if thr is not None:
         ax.axvline(int(thr) * lsb, color="#f89c20", linewidth=2, linestyle="--",
                    label=f"Threshold {int(thr) * lsb:.4g} (code {int(thr)})")
-    ax.set_xlim(edges[0], edges[-1])
+    xl, xr = edges[0], edges[-1]
+    if thr is not None:
+        pad = 0.02 * max(xr - xl, lsb)
+        xl, xr = min(xl, int(thr) * lsb - pad), max(xr, int(thr) * lsb + pad)
+    ax.set_xlim(xl, xr)
     ax.set_xlabel(f"{_mathsafe(_short(seed, 40))} score")
     ax.set_ylabel("Fraction of events" + (f" / {k} codes" if k > 1 else " / code"))
     ax.legend(loc="upper right", fontsize=15, frameon=False)
@@ -508,7 +548,7 @@ def _plot_overlap(report, path):
         frac = counts / diag[:, None]
     frac[~(diag > 0)] = np.nan
 
-    side = min(max(10.0, 0.55 * n + 6.0), 40.0)
+    side = min(max(10.0, 0.4 * n + 6.0), 30.0)
     fig = _new_figure((side + 2.0, side))
     ax = fig.add_subplot()
     import matplotlib
@@ -516,7 +556,7 @@ def _plot_overlap(report, path):
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
     im = ax.imshow(np.ma.masked_invalid(frac), cmap=cmap, vmin=0.0, vmax=1.0, origin="upper",
                    aspect="equal", interpolation="nearest")
-    cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+    cb = fig.colorbar(im, ax=ax, pad=0.02, aspect=30)
     cb.set_label(r"$N(A \wedge B)\,/\,N(A)$")
     names = [_mathsafe(_short(s)) for s in seeds]
     label_size = 16 if n <= 12 else max(7, int(16 - 0.25 * (n - 12)))
@@ -525,8 +565,8 @@ def _plot_overlap(report, path):
     ax.set_yticks(np.arange(n), names, fontsize=label_size)
     ax.tick_params(which="minor", length=0)
     ax.tick_params(which="both", top=False, right=False)
-    ax.set_xlabel("Seed B")
-    ax.set_ylabel("Seed A")
+    ax.set_xlabel("Seed B", loc="center")
+    ax.set_ylabel("Seed A (fired)", loc="center")
     if n <= MAX_CELL_TEXT_SEEDS:
         size = 16 if n <= 8 else max(7, int(16 - 0.6 * (n - 8)))
         for i in range(n):
