@@ -88,20 +88,30 @@ def test_objects_pt_ordered_zero_padded_in_acceptance(full_chunks):
         assert pids <= {0, 211, 130, 22, 11, 13}
 
 
+def _phi_residual(a, b):
+    """a - b reduced to [-pi, pi): the distance of two angles on the circle."""
+    return (np.asarray(a, np.float64) - np.asarray(b, np.float64) + math.pi) % (2 * math.pi) - math.pi
+
+
 def test_hardware_quantization(full_chunks):
     chunk = full_chunks["ttbar"]
     for name in ("egamma", "muon", "jet"):
         q = record.QUANT[name]
         codes = record.to_hardware(chunk, name)
-        for i, var in enumerate(("pt", "eta", "phi")):
+        assert codes.dtype == np.int32 and codes.shape == chunk[name].shape
+        for i, var in enumerate(("pt", "eta")):
             np.testing.assert_allclose(codes[..., i] * q[var].lsb, chunk[name][..., i], atol=1e-4)
             assert codes[..., i].min() >= q[var].code_min and codes[..., i].max() <= q[var].code_max
+        # phi: value = code x LSB modulo 2pi, and the stored float is in [-pi, pi)
+        np.testing.assert_allclose(_phi_residual(codes[..., 2] * q["phi"].lsb, chunk[name][..., 2]), 0, atol=1e-5)
+        assert codes[..., 2].min() >= 0 and codes[..., 2].max() <= q["phi"].code_max
     assert record.QUANT["jet"]["pt"].lsb == 0.5 and record.QUANT["muon"]["phi"].lsb == pytest.approx(2 * math.pi / 576)
     x57 = ev.l1_objects_57(chunk)
     assert x57.shape == (600, 57) and x57.dtype == np.float32
     assert np.all(x57 == np.round(x57))
     np.testing.assert_array_equal(x57[:, 0], np.floor(chunk["met"][:, 0] / 0.5 + 1e-6))
     np.testing.assert_array_equal(x57[:, 1], 0)
+    np.testing.assert_array_equal(x57[:, 2], np.round(chunk["met"][:, 1] / (2 * math.pi / 144)) % 144)
     np.testing.assert_array_equal(x57[:, 3 * 9 :].reshape(-1, 10, 3), record.to_hardware(chunk, "jet"))
     assert ev.leading_jet_constituents(chunk).shape == (600, 16, 4)
     assert ev.jet_features(chunk).shape == (600, 16)
@@ -113,7 +123,192 @@ def test_saturation_and_phi_wrap():
     q = record.QUANT["jet"]["pt"]
     assert record.quantize_codes(np.array([5000.0, -3.0, 0.74]), q).tolist() == [q.code_max, 0, 1]
     qphi = record.QUANT["jet"]["phi"]
-    assert record.quantize_phi_codes(np.array([math.pi, -math.pi]), qphi).tolist() == [-72, -72]
+    # uGT calo phi codes are unsigned, 0..143: both ends of [-pi, pi] are code 72 (phi = pi)
+    assert record.quantize_phi_codes(np.array([math.pi, -math.pi]), qphi).tolist() == [72, 72]
+    assert (qphi.code_min, qphi.code_max, qphi.bits, qphi.signed) == (0, 143, 8, False)
+    qmu = record.QUANT["muon"]["phi"]
+    assert (qmu.code_min, qmu.code_max, qmu.bits, qmu.signed) == (0, 575, 10, False)
+    assert record.QUANT["met"]["phi"] == qphi and record.QUANT["egamma"]["phi"] == qphi
+
+
+@pytest.mark.parametrize("name, n", [("jet", 144), ("egamma", 144), ("met", 144), ("muon", 576)])
+def test_phi_codes_round_trip_at_the_wrap(name, n):
+    q = record.QUANT[name]["phi"]
+    lsb = 2 * math.pi / n
+    assert q.lsb == pytest.approx(lsb, rel=1e-15)
+    half = n // 2
+    # (physical phi, expected code), the codes written out by hand: code c <-> phi = c x 2pi / n
+    cases = [
+        (0.0, 0),
+        (-math.pi, half),  # the lower end of [-pi, pi) is phi = pi
+        (np.float32(-math.pi), half),  # also its float32 rounding (slightly below -pi)
+        (math.pi, half),
+        (math.pi - lsb, half - 1),  # the last step below pi
+        (math.pi - 0.4 * lsb, half),  # rounds up onto pi
+        (-lsb, n - 1),  # just below 0 = just below 2pi
+        (-0.4 * lsb, 0),
+        (-0.6 * lsb, n - 1),
+        (2 * math.pi - lsb, n - 1),  # [0, 2pi) input gives the same codes
+        (2 * math.pi, 0),
+        (math.pi / 2, n // 4),
+        (-math.pi / 2, 3 * n // 4),
+        (-math.pi + lsb, half + 1),
+        (0.49 * lsb, 0),
+        (0.51 * lsb, 1),
+    ]
+    phi = np.array([c[0] for c in cases], np.float64)
+    codes = record.quantize_phi_codes(phi, q)
+    assert codes.tolist() == [c[1] for c in cases]
+    assert codes.dtype == np.int32
+    # physical floats: in [-pi, pi), exactly code x LSB modulo 2pi (code >= n/2 is phi - 2pi)
+    back = record.phi_from_codes(codes, q)
+    expected = [(c if c < half else c - n) * lsb for c in codes.tolist()]
+    np.testing.assert_array_equal(back, np.array(expected, np.float64).astype(np.float32))
+    assert np.all(back >= np.float32(-math.pi)) and np.all(back < math.pi)
+    assert record.quantize(phi, q, phi=True).tolist() == back.tolist()
+    # every code survives code -> phi -> code, and phi -> code -> phi is a fixed point
+    all_codes = np.arange(n)
+    assert record.quantize_phi_codes(record.phi_from_codes(all_codes, q), q).tolist() == all_codes.tolist()
+    grid = record.phi_from_codes(all_codes, q)
+    np.testing.assert_array_equal(record.quantize(grid, q, phi=True), grid)
+    # the stored floats are the signed grid of before: code x LSB for codes in [-n/2, n/2)
+    signed = np.arange(-half, half)
+    np.testing.assert_array_equal(np.sort(grid), (signed * lsb).astype(np.float32))
+
+
+def test_hardware_codes_unsigned_over_a_stream(zerobias):
+    chunk = {k: v[:50_000] for k, v in zerobias.items()}
+    met = record.to_hardware(chunk, "met")
+    assert met.dtype == np.int32 and met.shape == (50_000, 2)
+    assert 0 <= met[:, 0].min() and met[:, 0].max() <= 4095
+    assert 0 <= met[:, 1].min() and met[:, 1].max() <= 143
+    assert np.all(met[met[:, 0] == 0] == 0)
+    np.testing.assert_allclose(_phi_residual(met[:, 1] * record.CALO_PHI_LSB, chunk["met"][:, 1]), 0, atol=1e-5)
+    limits = {"egamma": (511, 143), "muon": (511, 575), "jet": (2047, 143)}
+    for name, (pt_max, phi_max) in limits.items():
+        codes = record.to_hardware(chunk, name)
+        pt, eta, phi = codes[..., 0], codes[..., 1], codes[..., 2]
+        assert 0 <= pt.min() and pt.max() <= pt_max, name
+        assert 0 <= phi.min() and phi.max() <= phi_max, name
+        assert np.all(codes[pt == 0] == 0), name  # empty slots: all three codes 0
+        filled = pt > 0
+        # unsigned phi codes fill their whole range (both halves of the circle), eta codes are signed
+        assert phi[filled].max() > phi_max - 4 and phi[filled].min() < 4, name
+        assert (phi[filled] > phi_max // 2).mean() == pytest.approx(0.5, abs=0.05), name
+        assert eta[filled].min() < 0 < eta[filled].max(), name
+        eta_lsb = record.QUANT[name]["eta"].lsb  # acceptance on truth eta, codes of the smeared eta
+        assert np.abs(eta).max() * eta_lsb <= record.ACCEPT[name]["eta_max"] + 0.25, name
+    x57 = ev.l1_objects_57(chunk).reshape(-1, 19, 3)
+    assert x57[:, 5:9, 2].max() <= 575 and x57[:, [0, 1, 2, 3, 4], 2].max() <= 143
+    assert x57[:, 9:, 2].max() <= 143 and x57[..., 2].min() >= 0
+
+
+def test_to_hardware_zeroes_empty_slots():
+    # a slot whose pt truncates to code 0 is empty: eta and phi codes are 0 too
+    jet = np.array([[[0.0, 1.0, -1.0], [0.3, 2.0, 2.0], [20.0, -0.0435, -math.pi / 2]]], np.float32)
+    codes = record.to_hardware({"jet": jet}, "jet")
+    assert codes.tolist() == [[[0, 0, 0], [0, 0, 0], [40, -1, 108]]]
+    met = record.to_hardware({"met": np.array([[0.0, 1.0], [10.0, -0.1]], np.float32)}, "met")
+    assert met.tolist() == [[0, 0], [20, 142]]
+
+
+def _region_expected(eta, phi):
+    """Independent reference for the region of a deposit: plain Python, degrees, explicit edge list.
+
+    Documented convention: a value less than 3.5e-7 (rad, or units of eta) below an edge is on it."""
+    tol = 3.5e-7
+    edges = [0.0, 0.348, 0.695, 1.044, 1.392, 1.740, 2.172, 3.0]  # CMS RCT region |eta| edges
+    phi = phi % (2 * math.pi)
+    iphi = next(k for k in range(18, -1, -1) if phi >= math.radians(20.0 * k) - tol) % 18
+    a = abs(eta)
+    if a >= 3.0 - tol:
+        return None
+    j = max(k for k in range(7) if a >= edges[k] - tol)
+    return iphi, (7 + j if eta >= 0 else 6 - j)
+
+
+def test_calo_region_of_a_single_deposit():
+    from l1emu.events import generator as gen
+
+    assert record.CALO_SHAPE == (18, 14) and record.FIELD["calo_regions"].shape == (18, 14)
+    cases = [  # (eta, phi, (iphi, ieta) or None), written out by hand
+        (0.0, 0.0, (0, 7)),
+        (0.1, math.radians(19.9), (0, 7)),
+        (0.1, math.radians(20.1), (1, 7)),
+        (-0.1, math.radians(-0.1), (17, 6)),  # negative phi is phi + 2pi
+        (0.5, 2 * math.pi - 1e-4, (17, 8)),  # just below 2pi
+        (0.5, -math.pi, (9, 8)),  # -pi = pi: region 9 starts there
+        (0.5, float(np.float32(-math.pi)), (9, 8)),
+        (0.5, math.pi - 1e-4, (8, 8)),
+        (0.5, -math.pi / 2, (13, 8)),  # 270 degrees
+        (0.5, math.radians(-20.0), (17, 8)),
+        (0.5, math.radians(-20.01), (16, 8)),
+        (0.348, 1.0, (2, 8)),  # eta at region edges: a region starts at its lower |eta| edge
+        (0.3479, 1.0, (2, 7)),
+        (-0.348, 1.0, (2, 5)),
+        (-0.3479, 1.0, (2, 6)),
+        (1.74, 1.0, (2, 12)),
+        (1.7399, 1.0, (2, 11)),
+        (2.172, 1.0, (2, 13)),
+        (-2.172, 1.0, (2, 0)),
+        (2.9999, 1.0, (2, 13)),
+        (-2.9999, 1.0, (2, 0)),
+        (-1e-6, 1.0, (2, 6)),
+        (3.0, 1.0, None),  # HF: outside the image
+        (-3.0, 1.0, None),
+        (4.2, 1.0, None),
+    ]
+    eta = np.array([c[0] for c in cases], np.float32)
+    phi = np.array([c[1] for c in cases], np.float32)
+    for (e, p, want), e32, p32 in zip(cases, eta, phi):
+        assert _region_expected(float(e32), float(p32)) == want, (e, p)
+    iphi, ieta, inside = gen._calo_region_index(eta, phi)
+    got = [(int(a), int(b)) if ok else None for a, b, ok in zip(iphi, ieta, inside)]
+    assert got == [c[2] for c in cases]
+
+    # one deposit on an empty detector (no pileup ET): all of its ET in that region, phi axis first
+    rng = np.random.default_rng(0)
+    for e, p, want in cases:
+        dep = np.array([[[100.0, e, p]]], np.float32)
+        img = gen._calo_regions(rng, np.zeros(1), dep)
+        assert img.shape == (1, 18, 14) and img.dtype == np.float32
+        if want is None:
+            assert img.sum() == 0, (e, p)
+        else:
+            assert img[0][want] == 100.0 and img.sum() == 100.0, (e, p)
+
+    # random deposits against the plain-Python reference (float32 inputs, as in the generator)
+    eta = rng.uniform(-3.5, 3.5, 4000).astype(np.float32)
+    phi = rng.uniform(-math.pi, math.pi, 4000).astype(np.float32)
+    iphi, ieta, inside = gen._calo_region_index(eta, phi)
+    for k in range(4000):
+        want = _region_expected(float(eta[k]), float(phi[k]))
+        assert (None if not inside[k] else (iphi[k], ieta[k])) == want, (eta[k], phi[k])
+
+
+def test_calo_regions_follow_the_objects(full_chunks):
+    # the leading jet of boosted W events (pt > 500 GeV) is deposited in the region it points to (phi
+    # axis first, eta second): that region holds most of its ET; the stored jet angles are smeared by
+    # 0.04 against the deposited axis, so near region edges it may sit next door
+    from l1emu.events import generator as gen
+
+    chunk = full_chunks["wjet"]
+    jet = chunk["jet"][:, 0]
+    central = (np.abs(jet[:, 1]) < 2.9) & (jet[:, 0] > 0)
+    iphi, ieta, inside = gen._calo_region_index(jet[:, 1], jet[:, 2])
+    img = chunk["calo_regions"]
+    rows = np.arange(len(img))
+    full = 0.5 * np.minimum(jet[:, 0], 511.5)
+    assert central.sum() > 400
+    assert np.mean(img[rows, iphi, ieta][central] >= full[central]) > 0.7
+    # within one region of it (phi wraps around, 17 next to 0), always
+    near = np.max([img[rows, (iphi + dp) % 18, np.clip(ieta + de, 0, 13)] for dp in (-1, 0, 1) for de in (-1, 0, 1)], 0)
+    assert np.mean(near[central] >= full[central]) > 0.98
+    # transposed (eta, phi) indexing would not find it
+    et_t = img.reshape(len(img), 14, 18)[np.arange(len(img)), np.minimum(ieta, 13), iphi % 18]
+    assert np.mean(et_t[central] >= full[central]) < 0.3
+    # regions sum to at most the saturated code and are on the 0.5 GeV grid
+    assert img.max() <= 511.5 and np.all(img * 2 == np.round(img * 2))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from .errors import L1emuError, ModelFileError, UnsupportedLayerError
 from .fixed import Spec, parse_precision, quantize, to_double
 from .importers.conifer import from_conifer
 from .importers.hls4ml import from_hls4ml
+from .validate import ValidationReport, validate
 
 __all__ = [
     "Emulator",
@@ -18,11 +19,13 @@ __all__ = [
     "ModelFileError",
     "Spec",
     "UnsupportedLayerError",
+    "ValidationReport",
     "from_conifer",
     "from_hls4ml",
     "load",
     "parse_precision",
     "quantize",
     "to_double",
+    "validate",
 ]
 __version__ = "0.1.0"

@@ -8,21 +8,149 @@ except ImportError:  # the core needs numpy only; the CLI needs the 'cli' extra
     sys.exit("the l1emu command needs click and rich: pip install 'l1emu[cli]'")
 
 
+class CliError(click.ClickException):
+    """One line naming the file, key or argument that is wrong; exit status 2."""
+
+    exit_code = 2
+
+
 @click.group()
 @click.version_option(package_name="l1emu")
 def main():
     """l1emu: bit-exact emulation of Level-1 trigger firmware, menus and rates."""
 
 
-@main.command()
-@click.option("--events", default=1_000_000, show_default=True, help="Events to replay.")
-@click.option("--csim-events", type=int, default=None, help="Events also run through hls4ml csim (default: all).")
-def demo(events, csim_events):
-    """QKeras jet tagger -> hls4ml -> l1emu: bit-exact agreement and throughput vs C simulation."""
-    from . import demo as demo_mod
+def _progress_columns():
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    result = demo_mod.run(n_events=events, csim_events=csim_events, echo=click.echo)
-    if result["mismatches"]:
+    return (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn())
+
+
+def _parse_signals(values):
+    signals = {}
+    for v in values:
+        name, sep, path = v.partition("=")
+        if not sep or not name or not path:
+            raise CliError(f"--signal {v!r}: expected NAME=FILE")
+        signals.setdefault(name, []).append(path)
+    return signals
+
+
+@main.command()
+@click.argument("menu", type=click.Path(dir_okay=False))
+@click.argument("background", nargs=-1, required=True)
+@click.option("--signal", "-s", "signal", multiple=True, metavar="NAME=FILE",
+              help="A signal sample (repeat NAME=FILE for several files or samples).")
+@click.option("--output", "-o", required=True, type=click.Path(), help="Output directory (report.json, rates.csv, plots).")
+@click.option("--decisions", type=click.Path(dir_okay=False), default=None,
+              help="Write per-event seed decisions (before prescale) of the background to this .h5/.parquet file.")
+@click.option("--threads", type=int, default=0, show_default=True, help="Emulator threads (0 = all cores).")
+@click.option("--chunk-size", type=int, default=None, help="Crossings per chunk [default: 65536].")
+@click.option("--columns", "column", default=None, help="Use this prescale column of the menu.")
+@click.option("--plots/--no-plots", default=True, show_default=True, help="Write the PNG plots.")
+@click.option("--overwrite", is_flag=True, help="Replace the output directory if it exists.")
+def replay(menu, background, signal, output, decisions, threads, chunk_size, column, plots, overwrite):
+    """Replay a trigger MENU on BACKGROUND event files: rates, efficiencies, thresholds, overlaps."""
+    import os
+    import time
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from .errors import L1emuError
+    from .menu import Menu
+    from .menu.replay import needed_fields, source
+
+    console = Console()
+    try:
+        signals = _parse_signals(signal)
+        if os.path.exists(output) and not overwrite:
+            raise CliError(f"output directory {output!r} exists; pass --overwrite to replace it")
+        m = Menu.load(menu)
+        if column is not None:
+            m = m.with_column(column)
+        fields = needed_fields(m)
+        n_bkg = source("background", list(background), fields).n_events
+        n_sig = sum(source(k, v, fields).n_events for k, v in signals.items())
+        solved = any(s.rate_hz is not None for s in m.seeds.values())
+        total = n_bkg * (2 if solved else 1) + n_sig
+        start = time.perf_counter()
+        with Progress(*_progress_columns(), console=console, transient=False) as bar:
+            task = bar.add_task(f"replay {m.name}", total=total, rate="")
+
+            def advance(n):
+                done = bar.tasks[0].completed + n
+                bar.update(task, advance=n, rate=f"{done / max(time.perf_counter() - start, 1e-9):,.0f} crossings/s")
+
+            res = m.replay(list(background), signals=signals, threads=threads, chunk_size=chunk_size,
+                           progress=advance, decisions=decisions)
+        elapsed = time.perf_counter() - start
+        res.write(output, overwrite=overwrite, plots=plots)
+    except L1emuError as exc:
+        raise CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        raise CliError("interrupted: no output written") from None
+    console.print(res.table())
+    console.print(f"{total:,} crossings replayed in {elapsed:.1f} s ({total / elapsed:,.0f}/s); "
+                  f"wrote {output}/report.json, rates.csv" + (", plots" if plots else "")
+                  + (f"; decisions in {decisions}" if decisions else ""))
+
+
+@main.command()
+@click.option("--models", "model_dir", default="models", show_default=True, type=click.Path(file_okay=False),
+              help="Folder of the reference menu (menu.yaml and its models).")
+@click.option("--events", "n_events", default=1_000_000, show_default=True, help="Zero-bias crossings.")
+@click.option("--signal-events", default=20_000, show_default=True, help="Crossings per signal sample.")
+@click.option("--check-events", default=2000, show_default=True,
+              help="Events of every model checked against its hls4ml csim / conifer reference.")
+@click.option("--output", "-o", default="demo-out", show_default=True, type=click.Path(), help="Output directory.")
+@click.option("--threads", type=int, default=0, show_default=True, help="Emulator threads (0 = all cores).")
+def demo(model_dir, n_events, signal_events, check_events, output, threads):
+    """The reference menu on simulated crossings: rates at solved thresholds, efficiencies, plots, and a
+    bit-exact check of every model against its firmware reference. Samples and compiled references are
+    cached in .l1emu-cache/ (or $L1EMU_CACHE)."""
+    import os
+    import time
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from . import demo as demo_mod
+    from .errors import L1emuError
+
+    for name, value, low in (("--events", n_events, 1), ("--signal-events", signal_events, 1),
+                             ("--check-events", check_events, 1), ("--threads", threads, 0)):
+        if value < low:
+            raise CliError(f"{name} must be >= {low}, got {value}")
+    if not os.path.isfile(os.path.join(model_dir, "menu.yaml")):
+        raise CliError(f"--models {model_dir!r}: no menu.yaml there (run from the l1emu source tree, or pass --models)")
+    console = Console()
+    with Progress(*_progress_columns(), console=console, transient=True) as bar:
+        def factory(total, label):
+            task = bar.add_task(label, total=total, rate="")
+            start = time.perf_counter()
+
+            def advance(n):
+                done = bar.tasks[task].completed + n
+                bar.update(task, advance=n, rate=f"{done / max(time.perf_counter() - start, 1e-9):,.0f}/s")
+            return advance
+
+        try:
+            out = demo_mod.run(model_dir, n_events, signal_events, output, check_events, threads,
+                               echo=console.print, progress_factory=factory)
+        except L1emuError as exc:
+            raise CliError(str(exc)) from None
+    console.print(out["result"].table())
+    console.print(f"replay: {out['crossings']:,} crossings in {out['replay_seconds']:.1f} s "
+                  f"({out['crossings'] / out['replay_seconds']:,.0f} crossings/s); report and plots in {output}/")
+    bad = 0
+    for name, c in out["checks"].items():
+        bad += c["mismatched_events"]
+        console.print(f"bit-exact check {name}: {c['events']:,} events x {c['outputs']} outputs vs {c['reference']}: "
+                      f"{c['mismatched_events']} mismatching events")
+    console.print(f"demo done in {out['seconds']:.0f} s")
+    if bad:
         raise SystemExit(1)
 
 
@@ -73,7 +201,7 @@ def generate(process, n_events, output, seed, chunk_size, fmt, constituents, ima
 
             meta = events.write(output, stream, format=fmt, overwrite=overwrite, progress=advance)
     except L1emuError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CliError(str(exc)) from None
     elapsed = time.perf_counter() - start
     size = os.path.getsize(output) / 1e6
     click.echo(f"wrote {meta['n_events']:,} {process} crossings (seed {seed}) to {output}: "

@@ -1,84 +1,123 @@
-"""``l1emu demo``: a QKeras jet tagger, trained briefly, converted with hls4ml, replayed on 1e6 events
-by l1emu and by hls4ml's C simulation; prints the bit-exact agreement and the throughput ratios."""
+"""``l1emu demo``: the bundled reference menu (models/menu.yaml) replayed on simulated zero-bias crossings and
+BSM/SM signal samples. The anomaly seeds are solved to their rate budgets, rates and efficiencies are
+printed and plotted, and a sample of events of every model is checked against its firmware reference
+(hls4ml C simulation or conifer's cpp backend) inside the run."""
 
+import os
 import time
 
 import numpy as np
 
-CLASSES = ["g", "q", "W", "Z", "t"]
-_PROCESSES = ["gjet", "qjet", "wjet", "zjet", "topjet"]
-# Standardization of the 16 features, fixed once from a reference sample so that every call (training,
-# replay) feeds the firmware the same transform: offsets/scales as the uGT applies them before the model.
-_SCALE_SEED, _SCALE_EVENTS = 12345, 5000
+SIGNALS = ["ato4l", "lqtobtau", "htotautau", "hptotaunu", "hh4b", "ttbar"]
+BACKGROUND_SEED, SIGNAL_SEED = 1, 2  # the models are trained on seeds >= 100 (models/README.md)
 
 
-def _raw_jets(n, seed):
+def _cache():
+    from .reference.csim import default_cache
+
+    return os.path.join(default_cache(), "demo")
+
+
+def _sample(process, n, seed, fields, echo, progress):
+    """An event file of ``process`` with the menu's fields, generated once and reused (keyed by the
+    generator version, the process, seed, size and fields)."""
     from . import events
 
-    per = -(-n // len(CLASSES))
-    X = np.concatenate([events.jet_features(events.generate_all(p, per, seed=seed + k, with_constituents=True))
-                        for k, p in enumerate(_PROCESSES)])
-    y = np.repeat(np.arange(len(CLASSES)), per)
-    order = np.random.default_rng(seed).permutation(len(y))[:n]
-    return X[order], y[order]
+    key = f"{process}-s{seed}-n{n}-{events.VERSION}-{abs(hash(tuple(fields))) % 10**8:08d}"
+    path = os.path.join(_cache(), f"{key}.h5")
+    if os.path.exists(path):
+        return path, False
+    os.makedirs(_cache(), exist_ok=True)
+    keep = set(fields) | {"event", "label", "n_pileup"}
+    stream = events.generate(process, n, seed, with_constituents=True, with_images="calo_regions" in keep)
+    chunks = ({k: v for k, v in chunk.items() if k in keep} for chunk in stream)
+    events.write(path, chunks, metadata=stream.metadata, progress=progress)
+    return path, True
 
 
-def synthetic_jets(n, rng):
-    """(X, y): the 16 hls4ml jet features of the leading jet of simulated boosted g, q, W, Z, t jets
-    (l1emu.events), standardized; y is the class index in CLASSES."""
-    ref, _ = _raw_jets(_SCALE_EVENTS, _SCALE_SEED)
-    mean, std = ref.mean(0), ref.std(0) + 1e-9
-    X, y = _raw_jets(n, int(rng.integers(2**31)))
-    return (X - mean) / std, y
+def _firmware_reference(alg):
+    """The firmware reference of a bundled model: beside ``name.l1emu`` lie ``name.h5`` (QKeras) and
+    ``name.hls4ml.yaml`` (the hls4ml conversion), or ``name.conifer.json`` (a conifer cpp model)."""
+    from . import reference
+    from .menu import yamlfile
 
+    stem = os.path.splitext(alg.model)[0]
+    if os.path.exists(stem + ".conifer.json"):
+        import conifer
 
-def run(n_events=1_000_000, csim_events=None, echo=print):
+        from .reference import bdt
+
+        bdt.setup_environment()
+        cfg_dir = os.path.join(reference.csim.default_cache(), "conifer", "projects", "menu-" + alg.name)
+        model = conifer.model.load_model(stem + ".conifer.json", new_config={
+            "backend": "cpp", "output_dir": cfg_dir, "project_name": "bdt"})
+        return bdt.compile(model), "conifer cpp"
     import tensorflow as tf
+    from qkeras.utils import _add_supported_quantized_objects
 
-    from . import from_hls4ml, reference
+    from . import firmware
+    from .keras_layers import custom_objects
 
-    rng = np.random.default_rng(42)
-    model = reference.jet_tagger()
-    X_train, y_train = synthetic_jets(100_000, rng)
-    model.compile(optimizer="adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    model.fit(X_train, y_train, epochs=3, batch_size=512, verbose=0)
-    echo("trained QKeras jet tagger 16->64->32->32->5 (3 epochs on 1e5 simulated g/q/W/Z/t jets)")
+    firmware.register()
+    with open(stem + ".hls4ml.yaml") as f:
+        doc = yamlfile.load(f)
+    co = dict(custom_objects())
+    _add_supported_quantized_objects(co)
+    model = tf.keras.models.load_model(stem + ".h5", custom_objects=co, compile=False)
+    hls_model = reference.convert(model, f"menu-{alg.name}", doc["hls_config"], backend=doc["backend"],
+                                  io_type=doc["io_type"])
+    return hls_model, f"hls4ml {doc['backend']} csim"
 
-    t0 = time.perf_counter()
-    hls_model = reference.convert(model, "demo-jet_tagger")
-    echo(f"hls4ml conversion + C-simulation build: {time.perf_counter() - t0:.1f} s")
-    t0 = time.perf_counter()
-    emu = from_hls4ml(hls_model)
-    echo(f"l1emu import (no compilation): {1e3 * (time.perf_counter() - t0):.0f} ms")
-    emu.summary(print_fn=echo)
 
-    t0 = time.perf_counter()
-    X, y = synthetic_jets(n_events, rng)
-    echo(f"simulated {n_events} jets in {time.perf_counter() - t0:.1f} s")
-    timings = {}
-    t0 = time.perf_counter()
-    raw = emu.predict_raw(X)
-    timings["l1emu"] = n_events / (time.perf_counter() - t0)
-    n_csim = n_events if csim_events is None else min(csim_events, n_events)
-    t0 = time.perf_counter()
-    csim = np.asarray(hls_model.predict(X[:n_csim]))
-    timings["hls4ml csim"] = n_csim / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    keras_out = model.predict(X, batch_size=4096, verbose=0)
-    timings["QKeras/TF"] = n_events / (time.perf_counter() - t0)
+def run(model_dir="models", n_events=1_000_000, signal_events=20_000, out="demo-out", check_events=2000,
+        threads=0, echo=print, progress_factory=None):
+    from . import events
+    from .menu import Menu, inputs
+    from .menu.replay import needed_fields
+    from .validate import validate
 
-    from .fixed import quantize
+    t_start = time.perf_counter()
+    menu_path = os.path.join(model_dir, "menu.yaml")
+    menu = Menu.load(menu_path, threads=threads)
+    echo(f"menu {menu.name!r}: {len(menu.seeds)} seeds, {len(menu.algorithms)} emulated models "
+         f"({', '.join(menu.algorithms)}), {menu.bunch_crossing_rate_hz / 1e6:.2f} MHz crossings")
+    fields = needed_fields(menu)
 
-    spec = emu.output_precisions()[0]
-    mismatches = int(np.sum(quantize(csim, spec) != raw[:n_csim]))
-    agree_tf = float(np.mean(np.argmax(keras_out, 1) == np.argmax(raw, 1)))
-    accuracy = float(np.mean(np.argmax(raw, 1) == y))
-    echo(f"\nbit-exact check: {n_csim} events x {raw.shape[1]} outputs vs hls4ml csim: "
-         f"{mismatches} mismatching raw codes")
-    echo(f"firmware accuracy on simulated jets: {accuracy:.3f}; argmax agreement with float QKeras: {agree_tf:.4f}")
-    echo("\nthroughput (events/s):")
-    for name, rate in timings.items():
-        ratio = "" if name == "l1emu" else f"   l1emu is {timings['l1emu'] / rate:.1f}x {name}"
-        echo(f"  {name:12s} {rate:12,.0f}{ratio}")
-    return {"mismatches": mismatches, "events": n_csim, "rates": timings}
+    # 1. samples (generated once, then reused)
+    progress = progress_factory or (lambda total, label: (lambda n: None))
+    bkg, made = _sample("zerobias", n_events, BACKGROUND_SEED, fields, echo,
+                        progress(n_events, f"generate zerobias ({n_events:,})"))
+    signals = {}
+    for name in SIGNALS:
+        signals[name], _ = _sample(name, signal_events, SIGNAL_SEED, fields, echo,
+                                   progress(signal_events, f"generate {name} ({signal_events:,})"))
+    echo(f"samples: {n_events:,} zero-bias crossings (seed {BACKGROUND_SEED}), {signal_events:,} per signal "
+         f"(seed {SIGNAL_SEED}) in {_cache()}")
+
+    # 2. the replay
+    t0 = time.perf_counter()
+    solved = any(s.rate_hz is not None for s in menu.seeds.values())
+    total = n_events * (2 if solved else 1) + signal_events * len(signals)
+    res = menu.replay(bkg, signals={k: v for k, v in signals.items()}, threads=threads,
+                      progress=progress(total, "replay"))
+    replay_s = time.perf_counter() - t0
+    res.write(out, overwrite=True)
+
+    # 3. bit-exactness of every model on a sample of the replayed events
+    checks = {}
+    n_sig = max(1, check_events // (2 * len(signals)))
+    chunk = events.read(bkg, fields=fields)
+    sample = {k: v[: check_events // 2] for k, v in chunk.items()}
+    for name in signals:
+        part = events.read(signals[name], fields=fields)
+        sample = {k: np.concatenate([sample[k], part[k][:n_sig]]) for k in sample}
+    for name, alg in menu.algorithms.items():
+        t1 = time.perf_counter()
+        ref, kind = _firmware_reference(alg)
+        X = inputs.build(alg.inputs, sample, alg.scale)
+        rep = validate(alg.emulator, ref, X)
+        checks[name] = {"reference": kind, "events": rep.n_events, "outputs": rep.n_outputs,
+                        "mismatched_events": rep.n_mismatched_events, "bit_exact": rep.bit_exact,
+                        "seconds": time.perf_counter() - t1}
+    return {"result": res, "replay_seconds": replay_s, "crossings": total, "checks": checks,
+            "seconds": time.perf_counter() - t_start, "out": out, "generated": made}

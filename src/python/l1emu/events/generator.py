@@ -13,7 +13,7 @@ from . import fragmentation, kinematics as kin, record
 from .features import hls4ml_features, jet_image
 from .processes import BQUARK, GLUON, N_PRONGS, PROCESSES, QUARK, JetSet
 
-VERSION = "parametric-1.0"
+VERSION = "parametric-1.1"  # 1.1: calorimeter regions in the CICADA layout (18 phi x 14 eta)
 DEFAULT_PILEUP = 60.0
 F32 = np.float32
 
@@ -124,23 +124,48 @@ def _pxy(pt, phi):
     return np.stack([(pt * np.cos(phi)).sum(1), (pt * np.sin(phi)).sum(1)], -1)
 
 
+# Region binning of deposits: a value less than this below a region edge is taken to be on it, so the
+# float32 rounding of an edge (float32(-pi), float32(0.348), ...) belongs to the region that starts
+# there. 3.5e-7 (1e-6 of a region width, phi in rad or eta) is above the float32 rounding error of
+# angles and |eta| < 4 (<= 1.2e-7 rad) and far below any physical resolution.
+_EDGE_TOL = 3.5e-7
+_ABS_ETA_EDGES = np.array(record.CALO_REGION_ABS_ETA_EDGES, np.float64)
+
+
+def _calo_region_index(eta, phi):
+    """(iphi, ieta, inside) region indices of deposits at (eta, phi), any shape, CICADA's layout.
+
+    iphi in 0..17: region k covers phi in [k, k + 1) x 20 degrees with phi taken in [0, 2pi) (plus
+    ``record.CALO_REGION_PHI0``). ieta in 0..13 increases with eta: 0..6 are eta < 0 (6 next to
+    eta = 0), 7..13 eta >= 0; |eta| in [e_j, e_j+1) of ``record.CALO_REGION_ABS_ETA_EDGES`` is region
+    j on its side, so |eta| >= 3 (HF) is outside."""
+    n_phi, n_eta = record.CALO_SHAPE
+    half = n_eta // 2
+    eta = np.asarray(eta, np.float64)
+    phi = np.mod(np.asarray(phi, np.float64) - record.CALO_REGION_PHI0, 2 * np.pi)
+    iphi = np.floor((phi + _EDGE_TOL) * (n_phi / (2 * np.pi))).astype(np.int64) % n_phi
+    j = np.searchsorted(_ABS_ETA_EDGES, np.abs(eta) + _EDGE_TOL, side="right") - 1
+    inside = j < half
+    ieta = np.where(eta < 0, half - 1 - j, half + j)
+    return iphi, np.where(inside, ieta, 0), inside
+
+
 def _calo_regions(rng, sumet, deposits):
-    """(n, 18, 14) region ET: diffuse pileup ET (exponential fluctuations) + object deposits.
+    """(n, 18, 14) region ET, phi x eta (CICADA): diffuse pileup ET (exponential fluctuations) + deposits.
 
     ``deposits``: (n, k, 3) measured (pt, eta, phi), each deposited in the region of its axis."""
-    n_eta, n_phi = record.CALO_SHAPE
-    n_reg = n_eta * n_phi
+    n_phi, n_eta = record.CALO_SHAPE
+    n_reg = n_phi * n_eta
     n = sumet.shape[0]
     mean = (sumet * PU_SUMET_CENTRAL / n_reg).astype(F32)[:, None]
     diffuse = rng.standard_exponential((n, n_reg), F32) * mean
-    pt, eta, phi = deposits[..., 0], deposits[..., 1], deposits[..., 2]
-    ieta = np.floor((eta + record.CALO_ETA_MAX) * (n_eta / (2 * record.CALO_ETA_MAX))).astype(np.int64)
-    iphi = np.floor((phi + np.pi) * (n_phi / (2 * np.pi))).astype(np.int64) % n_phi
-    ok = (pt > 0) & (ieta >= 0) & (ieta < n_eta)
-    flat = np.arange(n)[:, None] * n_reg + ieta * n_phi + iphi
+    pt = deposits[..., 0]
+    iphi, ieta, inside = _calo_region_index(deposits[..., 1], deposits[..., 2])
+    ok = (pt > 0) & inside
+    flat = np.arange(n)[:, None] * n_reg + iphi * n_eta + ieta
     et = diffuse.reshape(-1)
     np.add.at(et, flat[ok], pt[ok].astype(F32))
-    return record.quantize(et, record.QUANT["calo_regions"]["et"]).reshape(n, n_eta, n_phi)
+    return record.quantize(et, record.QUANT["calo_regions"]["et"]).reshape(n, n_phi, n_eta)
 
 
 class ParametricBackend:

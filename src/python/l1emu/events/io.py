@@ -19,6 +19,7 @@ from . import record
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 PARQUET_MAGIC = b"PAR1"
+ROOT_MAGIC = b"root"  # CMS L1Ntuples and NanoAOD, read by events.root
 META_KEY = "l1emu.events"
 DEFAULT_READ_CHUNK = 65536
 _FORMATS = ("h5", "parquet")
@@ -40,7 +41,8 @@ def _format_from_name(path, fmt):
 
 
 def detect_format(path):
-    """'h5' or 'parquet' from the file's magic bytes; EventFileError for anything else."""
+    """'h5', 'parquet' or 'root' (a CMS L1 ROOT file, see events.root) from the file's magic bytes;
+    EventFileError for anything else."""
     path = str(path)
     if not os.path.exists(path):
         raise EventFileError(f"no such event file: {path!r}")
@@ -50,7 +52,9 @@ def detect_format(path):
         return "h5"
     if head[:4] == PARQUET_MAGIC:
         return "parquet"
-    raise EventFileError(f"{path!r} is not an l1emu event file (neither HDF5 nor Parquet)")
+    if head[:4] == ROOT_MAGIC:
+        return "root"
+    raise EventFileError(f"{path!r} is not an l1emu event file (neither HDF5 nor Parquet, nor a CMS ROOT file)")
 
 
 def _check_meta(path, meta):
@@ -263,6 +267,10 @@ def info(path):
     """Metadata of an event file (format, fields, n_events, sources, counts); validates the file."""
     path = os.fspath(path)
     fmt = detect_format(path)
+    if fmt == "root":
+        from . import root
+
+        return root.info(path)
     if fmt == "h5":
         import h5py
 
@@ -316,6 +324,11 @@ def iter_chunks(path, chunk_size=DEFAULT_READ_CHUNK, fields=None):
     meta = info(path)
     names = _select_fields(path, meta, fields)
     n = meta["n_events"]
+    if meta["file_format"] == "root":
+        from . import root
+
+        yield from root.iter_chunks(path, chunk_size, names)
+        return
     if meta["file_format"] == "h5":
         import h5py
 
@@ -338,6 +351,10 @@ def iter_chunks(path, chunk_size=DEFAULT_READ_CHUNK, fields=None):
 
 def read(path, fields=None):
     """A whole event file as one record dict (small files only; use iter_chunks for streams)."""
+    if detect_format(path) == "root":
+        from . import root
+
+        return root.read(path, fields)
     chunks = list(iter_chunks(path, DEFAULT_READ_CHUNK, fields))
     return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 

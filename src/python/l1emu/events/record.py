@@ -2,7 +2,10 @@
 
 One bunch crossing = one row. L1 objects are stored as physical floats (GeV, rad) that lie exactly on
 the hardware grid (value = code x LSB), so ``to_hardware`` recovers the integer codes the Global
-Trigger sees. Zero padding: an empty slot has pt = eta = phi = 0.
+Trigger sees, in the uGT conventions (pt and eta as in CMSSW's l1t objects' hwPt / hwEta, phi codes
+unsigned, 0..143 for calo objects and 0..575 for muons, code c meaning phi = c x LSB in [0, 2pi)).
+The stored phi floats lie in [-pi, pi): the same angle, so phi = code x LSB modulo 2pi.
+Zero padding: an empty slot has pt = eta = phi = 0 (all codes 0).
 """
 
 from dataclasses import dataclass
@@ -15,8 +18,16 @@ FORMAT_VERSION = 1
 
 N_EGAMMA, N_MUON, N_JET = 4, 4, 10
 N_CONSTITUENTS = 16
-CALO_SHAPE = (18, 14)  # (eta, phi) regions, as in DESIGN.md
+CALO_SHAPE = (18, 14)  # (phi, eta) regions: CICADA's input layout (DESIGN.md: 18 phi x 14 eta)
 CALO_ETA_MAX = 3.0
+# |eta| edges of the 7 barrel/endcap calorimeter regions per side (4 trigger towers each: towers
+# 1-20 are 0.087 wide, 21-28 wider; HF excluded). These are the RCT / GCT region boundaries of CMSSW
+# (l1CaloGeometry gctEtaBinBoundaries, central part): 0, 0.348, 0.695, 1.044, 1.392, 1.740, 2.172, 3.0.
+CALO_REGION_ABS_ETA_EDGES = (0.0, 0.348, 0.695, 1.044, 1.392, 1.740, 2.172, 3.0)
+# Region k in phi covers [k, k + 1) x 2pi/18 of phi taken in [0, 2pi) (region 0 starts at phi = 0).
+# CMS's legacy GCT / Layer-1 regions are centred on multiples of 20 degrees instead (a -half-region
+# offset, gctEmJetPhiBinOffset = -0.5): set this to -pi/18 to follow that.
+CALO_REGION_PHI0 = 0.0
 JET_IMAGE_SIZE = 40
 JET_IMAGE_HALF_WIDTH = 0.8  # image spans [-R, R] in both directions, R = 0.8 (AK8-like)
 JET_R = 0.8  # constituents are collected within this distance of the jet axis
@@ -24,7 +35,7 @@ JET_R = 0.8  # constituents are collected within this distance of the jet axis
 # Particle-id codes of constituents (PDG-like, sign = charge where it exists).
 PID_CHARGED_HADRON, PID_NEUTRAL_HADRON, PID_PHOTON, PID_ELECTRON, PID_MUON = 211, 130, 22, 11, 13
 
-CALO_PHI_LSB = 2 * math.pi / 144  # one calorimeter trigger tower in phi (2.5 degrees)
+CALO_PHI_LSB = 2 * math.pi / 144  # uGT calo phi step: 2.5 degrees, half a 5-degree trigger tower
 CALO_ETA_LSB = 0.0435  # half a barrel trigger tower (0.087 / 2), the uGT calo eta step
 MUON_PHI_LSB = 2 * math.pi / 576  # uGMT phi step
 MUON_ETA_LSB = 0.010875  # uGMT eta step
@@ -32,12 +43,16 @@ MUON_ETA_LSB = 0.010875  # uGMT eta step
 
 @dataclass(frozen=True)
 class Quant:
-    """Hardware quantization of one quantity: code = floor or round(x / lsb), saturated to ``bits``."""
+    """Hardware quantization of one quantity: code = floor or round(x / lsb), saturated to ``bits``.
+
+    Azimuthal quantities have ``period`` = the number of codes in 2pi (144 calo, 576 muon): their
+    codes are unsigned and wrap around, code = round(phi / lsb) mod period, in [0, period)."""
 
     lsb: float
     bits: int
     signed: bool
     rounding: str  # "floor" (energies: hardware truncates) or "round" (angles: nearest bin)
+    period: int = 0  # codes per 2pi for phi (wrapping), 0 for everything else (saturating)
 
     @property
     def code_min(self):
@@ -45,25 +60,30 @@ class Quant:
 
     @property
     def code_max(self):
+        if self.period:
+            return self.period - 1
         return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
 
 
+CALO_PHI = Quant(CALO_PHI_LSB, 8, False, "round", 144)  # uGT calo phi: unsigned, 0..143
+MUON_PHI = Quant(MUON_PHI_LSB, 10, False, "round", 576)  # uGT muon phi (at the vertex): 0..575
+
 QUANT = {
-    "met": {"pt": Quant(0.5, 12, False, "floor"), "phi": Quant(CALO_PHI_LSB, 8, True, "round")},
+    "met": {"pt": Quant(0.5, 12, False, "floor"), "phi": CALO_PHI},
     "egamma": {
         "pt": Quant(0.5, 9, False, "floor"),
         "eta": Quant(CALO_ETA_LSB, 8, True, "round"),
-        "phi": Quant(CALO_PHI_LSB, 8, True, "round"),
+        "phi": CALO_PHI,
     },
     "muon": {
         "pt": Quant(0.5, 9, False, "floor"),
         "eta": Quant(MUON_ETA_LSB, 9, True, "round"),
-        "phi": Quant(MUON_PHI_LSB, 10, True, "round"),
+        "phi": MUON_PHI,
     },
     "jet": {
         "pt": Quant(0.5, 11, False, "floor"),  # up to 1023.5 GeV
         "eta": Quant(CALO_ETA_LSB, 8, True, "round"),
-        "phi": Quant(CALO_PHI_LSB, 8, True, "round"),
+        "phi": CALO_PHI,
     },
     "calo_regions": {"et": Quant(0.5, 10, False, "floor")},
 }
@@ -102,7 +122,13 @@ FIELDS = (
     ),
     Field("jet_multiplicity", (N_JET,), "int16", "constituents", "particles with pt > 1 GeV in each jet"),
     Field("jet_features", (16,), "float32", "constituents", "the 16 hls4ml jet features of the leading jet"),
-    Field("calo_regions", CALO_SHAPE, "float32", "images", "calorimeter region ET (eta x phi), |eta| < 3"),
+    Field(
+        "calo_regions",
+        CALO_SHAPE,
+        "float32",
+        "images",
+        "calorimeter region ET, phi x eta (CICADA): 18 x 20 deg from phi = 0, 14 RCT regions in |eta| < 3",
+    ),
     Field(
         "jet_image",
         (JET_IMAGE_SIZE, JET_IMAGE_SIZE),
@@ -146,41 +172,58 @@ def quantize_codes(x, q):
     return np.clip(codes, q.code_min, q.code_max).astype(np.int32)
 
 
+def _period(q):
+    return q.period or round(2 * math.pi / q.lsb)
+
+
 def quantize_phi_codes(phi, q):
-    """Phi codes wrap around instead of saturating: code in [-N/2, N/2)."""
-    n = round(2 * math.pi / q.lsb)
+    """Unsigned uGT phi codes: round(phi / lsb) mod N, in [0, N) (N = 144 calo, 576 muon).
+
+    Any angle works (phi in [-pi, pi) or [0, 2pi)): code c stands for phi = c x lsb modulo 2pi."""
+    n = _period(q)
     codes = np.rint(np.asarray(phi, np.float64) / q.lsb).astype(np.int64)
-    return (((codes + n // 2) % n) - n // 2).astype(np.int32)
+    return (codes % n).astype(np.int32)
+
+
+def phi_from_codes(codes, q):
+    """Physical phi in [-pi, pi) (float32) of phi codes: the signed representative c - N if c >= N/2."""
+    n = _period(q)
+    signed = ((np.asarray(codes, np.int64) + n // 2) % n) - n // 2
+    return (signed * q.lsb).astype(np.float32)
 
 
 def quantize(x, q, phi=False):
-    """Physical values snapped onto the hardware grid (float32, exactly code x LSB)."""
-    codes = quantize_phi_codes(x, q) if phi else quantize_codes(x, q)
-    return (codes * q.lsb).astype(np.float32)
+    """Physical values snapped onto the hardware grid (float32, exactly code x LSB; phi in [-pi, pi))."""
+    if phi:
+        return phi_from_codes(quantize_phi_codes(x, q), q)
+    return (quantize_codes(x, q) * q.lsb).astype(np.float32)
 
 
 def to_hardware(chunk, name):
-    """Integer hardware codes of an object field: 'met' -> (n, 2); 'egamma'/'muon'/'jet' -> (n, k, 3)."""
+    """Integer hardware codes (int32) of a field, as the uGT sees them.
+
+    'met' -> (n, 2) (pt, phi); 'egamma'/'muon'/'jet' -> (n, k, 3) (pt, eta, phi); 'calo_regions' ->
+    (n, 18, 14) region ET codes. pt codes floor(pt / 0.5 GeV); eta codes signed; phi codes unsigned
+    (0..143 calo, 0..575 muon). A slot whose pt code is 0 (empty) has all codes 0."""
     values = np.asarray(chunk[name])
     q = QUANT[name]
-    if name == "met":
-        return np.stack([quantize_codes(values[:, 0], q["pt"]), quantize_phi_codes(values[:, 1], q["phi"])], -1)
     if name == "calo_regions":
         return quantize_codes(values, q["et"])
-    return np.stack(
-        [
-            quantize_codes(values[..., 0], q["pt"]),
-            quantize_codes(values[..., 1], q["eta"]),
-            quantize_phi_codes(values[..., 2], q["phi"]),
-        ],
-        -1,
+    if name == "met":
+        pt = quantize_codes(values[:, 0], q["pt"])
+        return np.stack([pt, quantize_phi_codes(values[:, 1], q["phi"]) * (pt > 0)], -1)
+    pt = quantize_codes(values[..., 0], q["pt"])
+    codes = np.stack(
+        [pt, quantize_codes(values[..., 1], q["eta"]), quantize_phi_codes(values[..., 2], q["phi"])], -1
     )
+    return codes * (pt > 0)[..., None]
 
 
 def l1_objects_57(chunk):
     """(n, 57) float32 in hardware units: MET, 4 e/gamma, 4 muons, 10 jets, each (pt, eta, phi).
 
-    MET's eta is 0. This is the input layout of the CMS / ADC2021 anomaly-detection models."""
+    The codes of ``to_hardware`` (uGT conventions: phi unsigned, 0..143 calo, 0..575 muon); MET's eta
+    is 0. This is the input layout of the CMS / ADC2021 anomaly-detection models."""
     met = to_hardware(chunk, "met")
     n = met.shape[0]
     met3 = np.stack([met[:, 0], np.zeros(n, np.int32), met[:, 1]], -1)[:, None, :]

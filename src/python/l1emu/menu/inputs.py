@@ -171,9 +171,11 @@ def scaling_from_dict(doc, n_inputs, where):
 def load_scaling(path, n_inputs):
     import yaml
 
+    from . import yamlfile
+
     try:
         with open(path) as f:
-            doc = yaml.safe_load(f)
+            doc = yamlfile.load(f)
     except OSError as err:
         raise InputError(f"cannot read scale table {os.fspath(path)!r}: {err.strerror}") from None
     except yaml.YAMLError as err:

@@ -1,0 +1,398 @@
+"""Replay a menu on event streams, chunk by chunk, into counts that merge exactly.
+
+Per chunk: every algorithm's model runs once on the whole chunk in the C++ core (raw output codes), every
+seed is evaluated vectorized (cuts in numpy, scores as integer code comparisons), prescale counters run in
+stream order, and the chunk's integer counts (per seed, pure, overlaps, fired-multiplicity, pileup bins)
+and raw-code histograms are added to the sample's totals. Seeds whose threshold is solved for a rate need
+their background score histogram first: a first pass evaluates just those.
+"""
+
+from dataclasses import dataclass, field
+import os
+
+import numpy as np
+
+from ..errors import L1emuError
+from .. import events as _events
+from . import expr, inputs
+from .stats import PrescaleCounter, solve_threshold
+
+DEFAULT_CHUNK_SIZE = 65536
+DEFAULT_PILEUP_EDGES = tuple(range(0, 121, 10)) + (1000,)
+
+
+class ReplayError(L1emuError):
+    """A replay that cannot run on the given event streams."""
+
+
+# -- histograms of raw codes (sparse: distinct codes and their counts) --------------------------------
+
+class CodeHistogram:
+    def __init__(self):
+        self.codes = np.zeros(0, np.int64)
+        self.counts = np.zeros(0, np.int64)
+
+    def add(self, codes):
+        u, c = np.unique(np.asarray(codes, np.int64), return_counts=True)
+        self._merge(u, c)
+
+    def _merge(self, codes, counts):
+        if not len(self.codes):
+            self.codes, self.counts = codes.astype(np.int64), counts.astype(np.int64)
+            return
+        u, inv = np.unique(np.concatenate([self.codes, codes]), return_inverse=True)
+        merged = np.zeros(len(u), np.int64)
+        np.add.at(merged, inv, np.concatenate([self.counts, counts]).astype(np.int64))
+        self.counts = merged
+        self.codes = u
+
+    def merge(self, other):
+        self._merge(other.codes, other.counts)
+
+    def count_at_or_above(self, t):
+        return int(self.counts[np.searchsorted(self.codes, t):].sum())
+
+    @property
+    def total(self):
+        return int(self.counts.sum())
+
+
+# -- per-sample accumulator ----------------------------------------------------------------------------
+
+@dataclass
+class Counts:
+    """Integer totals of one sample (background or one signal) under one menu."""
+
+    seeds: list
+    pileup_edges: tuple
+    n_events: int = 0
+    unprescaled: np.ndarray = None
+    prescaled: np.ndarray = None
+    pure: np.ndarray = None
+    overlap: np.ndarray = None
+    multiplicity: np.ndarray = None  # [seed, k]: events the seed passes with exactly k seeds passing
+    total: int = 0
+    total_unprescaled: int = 0
+    pileup_events: np.ndarray = None
+    pileup_counts: np.ndarray = None  # [seed (+ total), bin]
+    histograms: dict = field(default_factory=dict)  # score seed -> CodeHistogram (events passing require)
+
+    def __post_init__(self):
+        s, b = len(self.seeds), len(self.pileup_edges) - 1
+        self.unprescaled = np.zeros(s, np.int64)
+        self.prescaled = np.zeros(s, np.int64)
+        self.pure = np.zeros(s, np.int64)
+        self.overlap = np.zeros((s, s), np.int64)
+        self.multiplicity = np.zeros((s, s + 1), np.int64)
+        self.pileup_events = np.zeros(b, np.int64)
+        self.pileup_counts = np.zeros((s + 1, b), np.int64)
+
+    def add(self, decided, passed, n_pileup, scores):
+        n = len(decided)
+        self.n_events += n
+        self.unprescaled += decided.sum(0)
+        self.prescaled += passed.sum(0)
+        k = passed.sum(1)
+        self.pure += (passed & (k == 1)[:, None]).sum(0)
+        p32 = passed.astype(np.int32)
+        self.overlap += (p32.T @ p32).astype(np.int64)
+        for j in range(len(self.seeds)):
+            self.multiplicity[j] += np.bincount(k[passed[:, j]], minlength=len(self.seeds) + 1)
+        anyp = k > 0
+        self.total += int(anyp.sum())
+        self.total_unprescaled += int(decided.any(1).sum())
+        if n_pileup is not None:
+            b = np.clip(np.searchsorted(self.pileup_edges, n_pileup, side="right") - 1, 0, len(self.pileup_edges) - 2)
+            valid = n_pileup >= 0
+            nb = len(self.pileup_edges) - 1
+            self.pileup_events += np.bincount(b[valid], minlength=nb)
+            for j in range(len(self.seeds)):
+                self.pileup_counts[j] += np.bincount(b[valid & passed[:, j]], minlength=nb)
+            self.pileup_counts[-1] += np.bincount(b[valid & anyp], minlength=nb)
+        for name, codes in scores.items():
+            self.histograms.setdefault(name, CodeHistogram()).add(codes)
+
+    def proportional(self):
+        k = np.arange(self.multiplicity.shape[1], dtype=np.float64)
+        k[0] = np.inf
+        return (self.multiplicity / k).sum(1)
+
+
+# -- evaluation of one chunk ---------------------------------------------------------------------------
+
+class _Evaluator:
+    def __init__(self, menu, seed_names):
+        self.menu = menu
+        self.names = seed_names  # evaluation order (dependencies first)
+
+    def scores(self, chunk, algorithms):
+        out = {}
+        for name in algorithms:
+            alg = self.menu.algorithms[name]
+            x = inputs.build(alg.inputs, chunk, alg.scale)
+            raw = alg.emulator.predict_raw(x)
+            raw = raw[0] if isinstance(raw, list) else raw
+            out[name] = np.asarray(raw).reshape(len(x), -1)
+        return out
+
+    def decide(self, chunk, scores, names=None):
+        """{seed: bool (n,)} before prescale, for ``names`` (default: all) in dependency order."""
+        decisions = {}
+        for name in (names or self.names):
+            seed = self.menu.seeds[name]
+            if seed.kind == "cut":
+                decisions[name] = expr.evaluate(seed.cut, chunk, decisions)
+            else:
+                fired = scores[seed.algorithm][:, seed.output] >= seed.threshold_raw
+                if seed.require is not None:
+                    fired &= expr.evaluate(seed.require, chunk, decisions)
+                decisions[name] = fired
+        return decisions
+
+    def required(self, chunk, name, decisions):
+        seed = self.menu.seeds[name]
+        if seed.require is None:
+            return np.ones(len(next(iter(chunk.values()))), bool)
+        return expr.evaluate(seed.require, chunk, decisions)
+
+
+def _closure(menu, names):
+    """``names`` and every seed they reference, in dependency order."""
+    need = set()
+
+    def visit(n):
+        if n not in need:
+            need.add(n)
+            for r in menu.seeds[n].references():
+                visit(r)
+    for n in names:
+        visit(n)
+    return [n for n in menu.order() if n in need]
+
+
+# -- event sources -------------------------------------------------------------------------------------
+
+@dataclass
+class Source:
+    """One sample: event files (or in-memory chunk iterables, for tests and generated streams)."""
+
+    name: str
+    items: list
+    n_events: int
+
+    @property
+    def files(self):
+        return [it if isinstance(it, str) else "<stream>" for it in self.items]
+
+    def chunks(self, chunk_size, fields):
+        for it in self.items:
+            if isinstance(it, str):
+                try:
+                    yield from _events.iter_chunks(it, chunk_size, fields=fields)
+                except L1emuError as err:
+                    raise ReplayError(str(err)) from None
+            else:
+                for chunk in it:
+                    missing = [f for f in fields if f not in chunk]
+                    if missing:
+                        raise ReplayError(f"sample {self.name!r}: a chunk has no field(s) {missing}")
+                    yield chunk
+
+
+def source(name, spec, fields):
+    """A sample from a path, a list of paths, or one iterable of chunk dicts (e.g. a generated stream)."""
+    is_path = lambda x: isinstance(x, (str, os.PathLike))  # noqa: E731
+    if is_path(spec):
+        items = [os.fspath(spec)]
+    elif isinstance(spec, (list, tuple)) and spec and all(is_path(x) for x in spec):
+        items = [os.fspath(x) for x in spec]
+    elif isinstance(spec, dict) or spec is None or (isinstance(spec, (list, tuple)) and not spec):
+        raise ReplayError(f"sample {name!r}: expected event file path(s) or an iterable of chunks, got {spec!r:.80}")
+    else:
+        items = [spec]
+    n = 0
+    for it in items:
+        if isinstance(it, str):
+            try:
+                meta = _events.info(it)
+            except L1emuError as err:
+                raise ReplayError(f"sample {name!r}: {err}") from None
+            missing = [f for f in fields if f not in meta["fields"]]
+            if missing:
+                raise ReplayError(f"sample {name!r}: {it!r} has no field(s) {missing} that the menu needs "
+                                  f"(it has {meta['fields']})")
+            n += int(meta["n_events"])
+    return Source(name, items, n)
+
+
+def needed_fields(menu):
+    fields = {"n_pileup"}
+    for seed in menu.seeds.values():
+        for node in (seed.cut, seed.require):
+            if node is not None:
+                fields |= set(node.fields())
+    for alg in menu.algorithms.values():
+        fields |= set(inputs.BUILDERS[alg.inputs].fields)
+    return sorted(fields)
+
+
+# -- the replay ------------------------------------------------------------------------------------------
+
+def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=None, progress=None,
+           decisions=None, pileup_edges=DEFAULT_PILEUP_EDGES, reference_rate_hz=1000.0, column=None):
+    """Rates, efficiencies and solved thresholds of ``menu`` (see DESIGN.md "Replay outputs").
+
+    background / signals[name]: an event file path, a list of them, or chunk iterables. ``progress`` is
+    called with the number of crossings of each processed chunk. ``decisions``: an .h5/.parquet path for
+    the per-event seed decisions of the background (before prescale). Returns a ReplayResult."""
+    from .report import ReplayResult
+
+    if dask is not None:
+        raise ReplayError("replay on Dask is not available yet; run without dask=")
+    if column is not None:
+        menu = menu.with_column(column)
+    chunk_size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
+        raise ReplayError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        raise ReplayError(f"threads must be a non-negative integer (0 = all cores), got {threads!r}")
+    for alg in menu.algorithms.values():
+        alg.emulator.threads = threads
+    fields = needed_fields(menu)
+    read_fields = sorted(set(fields) | ({"event"} if decisions is not None else set()))
+    bkg = source("background", background, fields)
+    sigs = {name: source(name, spec, fields) for name, spec in (signals or {}).items()}
+    seeds = [s for s in menu.seeds]
+    order = menu.order()
+    ev = _Evaluator(menu, order)
+    tick = progress or (lambda n: None)
+
+    # pass 1: thresholds for rate targets, from the background's raw-code histograms
+    solved = [n for n in order if menu.seeds[n].rate_hz is not None]
+    if solved:
+        hists = {n: CodeHistogram() for n in solved}
+        algs = sorted({menu.seeds[n].algorithm for n in solved})
+        deps = _closure(menu, [r for n in solved for r in menu.seeds[n].references()])
+        n_bkg = 0
+        for chunk in bkg.chunks(chunk_size, read_fields):
+            scores = ev.scores(chunk, algs)
+            dec = ev.decide(chunk, scores, deps) if deps else {}
+            for n in solved:
+                s = menu.seeds[n]
+                keep = ev.required(chunk, n, dec)
+                hists[n].add(scores[s.algorithm][keep, s.output])
+            n_bkg += len(scores[algs[0]])
+            tick(len(scores[algs[0]]))
+        if n_bkg == 0:
+            raise ReplayError("the background sample has no events: cannot solve rate thresholds")
+        for n in solved:
+            s = menu.seeds[n]
+            spec = menu.algorithms[s.algorithm].emulator.output_precisions()[0]
+            lo, hi = _code_range(spec)
+            t, _ = solve_threshold(hists[n].codes, hists[n].counts, n_bkg, menu.bunch_crossing_rate_hz, s.rate_hz,
+                                   s.prescale or 0, code_min=lo)
+            s.threshold_raw = min(t, hi + 1)
+            s.threshold = s.threshold_raw * 2.0 ** -spec.frac
+
+    # pass 2: every seed on every sample
+    score_algs = sorted({menu.seeds[n].algorithm for n in order if menu.seeds[n].kind == "score"})
+    score_seeds = [n for n in order if menu.seeds[n].kind == "score"]
+    results = {}
+    writer = _DecisionWriter(decisions, seeds) if decisions is not None else None
+    try:
+        for sample_name, sample in [("background", bkg)] + list(sigs.items()):
+            counts = Counts(seeds, tuple(pileup_edges))
+            counters = [PrescaleCounter(menu.seeds[n].prescale) for n in seeds]
+            for chunk in sample.chunks(chunk_size, read_fields):
+                scores = ev.scores(chunk, score_algs)
+                dec = ev.decide(chunk, scores)
+                decided = np.stack([dec[n] for n in seeds], 1)
+                passed = np.stack([c.apply(decided[:, j]) for j, c in enumerate(counters)], 1)
+                hist_codes = {}
+                for n in score_seeds:
+                    s = menu.seeds[n]
+                    keep = ev.required(chunk, n, dec)
+                    hist_codes[n] = scores[s.algorithm][keep, s.output]
+                pu = np.asarray(chunk["n_pileup"], np.int64) if "n_pileup" in chunk else None
+                counts.add(decided, passed, pu, hist_codes)
+                if writer is not None and sample_name == "background":
+                    writer.write(chunk, decided)
+                tick(len(decided))
+            results[sample_name] = counts
+        if results["background"].n_events == 0:
+            raise ReplayError("the background sample has no events")
+        if writer is not None:
+            writer.commit()
+    finally:
+        if writer is not None:
+            writer.abort()
+    return ReplayResult.build(menu, bkg, sigs, results, reference_rate_hz)
+
+
+def _code_range(spec):
+    if spec.is_signed:
+        return -(1 << (spec.width - 1)), (1 << (spec.width - 1)) - 1
+    return 0, (1 << spec.width) - 1
+
+
+# -- per-event decisions ---------------------------------------------------------------------------------
+
+class _DecisionWriter:
+    """Per-event decisions (before prescale) of the background, streamed to a temporary file that is
+    renamed over the target only when the replay completes."""
+
+    def __init__(self, path, seeds):
+        from ..atomic import atomic_file
+
+        self.path, self.seeds = os.fspath(path), seeds
+        ext = os.path.splitext(self.path)[1].lower()
+        if ext not in (".h5", ".hdf5", ".parquet", ".pq"):
+            raise ReplayError(f"--decisions {self.path!r}: use a .h5 or .parquet file name")
+        self.fmt = "h5" if ext in (".h5", ".hdf5") else "parquet"
+        self._ctx = atomic_file(self.path, overwrite=True, what="decisions file")
+        self.tmp = self._ctx.__enter__()
+        self.n = 0
+        self._open = None
+        self._done = False
+
+    def write(self, chunk, decided):
+        event = np.asarray(chunk.get("event", np.arange(self.n, self.n + len(decided))), np.int64)
+        if self.fmt == "h5":
+            import h5py
+
+            if self._open is None:
+                self._open = h5py.File(self.tmp, "w")
+                for name in ["event"] + self.seeds:
+                    self._open.create_dataset(name, shape=(0,), maxshape=(None,),
+                                              dtype=np.int64 if name == "event" else bool, chunks=(65536,))
+            f = self._open
+            for j, name in enumerate(["event"] + self.seeds):
+                col = event if j == 0 else decided[:, j - 1]
+                f[name].resize(self.n + len(col), axis=0)
+                f[name][self.n:] = col
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.table({"event": event, **{n: decided[:, j] for j, n in enumerate(self.seeds)}})
+            if self._open is None:
+                self._open = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
+            self._open.write_table(table)
+        self.n += len(decided)
+
+    def commit(self):
+        if self._open is not None:
+            self._open.close()
+            self._open = None
+        self._ctx.__exit__(None, None, None)
+        self._done = True
+
+    def abort(self):
+        if self._done:
+            return
+        if self._open is not None:
+            self._open.close()
+        try:
+            self._ctx.__exit__(ReplayError, ReplayError("aborted"), None)
+        except ReplayError:
+            pass

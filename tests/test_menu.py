@@ -1,0 +1,305 @@
+"""The menu: a synthetic menu whose counts are computed independently here, the threshold solver, uGT
+prescale counters, chunk/thread invariance, per-event decisions, and bad menus refused at load."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import l1emu
+from l1emu.menu import Menu, MenuError, ReplayError, stats
+
+N_EVENTS = 120_000
+BX = 28.6e6
+
+
+@pytest.fixture(scope="module")
+def toy_model(tmp_path_factory):
+    """A firmware model whose two outputs are jet_features[0] and [1] in fixed<16,6> (an identity Dense)."""
+    import hls4ml
+    from tensorflow.keras.layers import Dense, Input
+    from tensorflow.keras.models import Model
+
+    x = Input((16,), name="features")
+    y = Dense(2, use_bias=False, name="pick")(x)
+    model = Model(x, y)
+    kernel = np.zeros((16, 2))
+    kernel[0, 0] = kernel[1, 1] = 1.0
+    model.layers[1].set_weights([kernel])
+    folder = tmp_path_factory.mktemp("toy")
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="model", backend="Vitis")
+    hls_model = hls4ml.converters.convert_from_keras_model(model, hls_config=cfg, backend="Vitis",
+                                                           output_dir=str(folder / "prj"))
+    path = folder / "toy.l1emu"
+    l1emu.from_hls4ml(hls_model).save(path)
+    return path
+
+
+def _events(n, seed):
+    """Chunk dict: jet_features[0], [1] uniform on k/64 (independent); jet[0].pt uniform on the 0.5 GeV grid."""
+    rng = np.random.default_rng(seed)
+    feats = np.zeros((n, 16), np.float32)
+    feats[:, 0] = rng.integers(0, 64, n) / 64
+    feats[:, 1] = rng.integers(0, 64, n) / 64
+    jet = np.zeros((n, 10, 3), np.float32)
+    jet[:, 0, 0] = rng.integers(0, 512, n) * 0.5
+    jet[:, 1, 0] = np.minimum(jet[:, 0, 0], rng.integers(0, 512, n) * 0.5)
+    jet[:, :2, 1] = rng.integers(-50, 50, (n, 2)) * 0.0435
+    jet[jet[:, :, 0] == 0] = 0
+    return {"event": np.arange(n, dtype=np.int64), "n_pileup": rng.integers(20, 80, n).astype(np.int16),
+            "jet_features": feats, "jet": jet, "egamma": np.zeros((n, 4, 3), np.float32),
+            "muon": np.zeros((n, 4, 3), np.float32), "met": np.zeros((n, 2), np.float32)}
+
+
+def _chunks(data, size):
+    n = len(data["event"])
+    return [{k: v[i:i + size] for k, v in data.items()} for i in range(0, n, size)]
+
+
+MENU = """
+name: synthetic
+bunch_crossing_rate_hz: 28.6e6
+algorithms:
+  toy: {model: toy.l1emu, inputs: leading_jet_features, classes: [a, b]}
+seeds:
+  A: {score: "toy[a]", threshold: 0.75}
+  B: {score: "toy[b]", threshold: 512, units: raw}
+  J50: "jet[0].pt >= 50"
+  J100: {cut: "jet[0].pt >= 100", prescale: 2}
+  A_or_J100: "A or J100"
+  A_req: {score: "toy[a]", threshold: 0.5, require: "jet[0].pt >= 100 and abs(jet[0].eta) <= 1.5"}
+  A_1MHz: {score: "toy[a]", rate_hz: 1.0e6}
+  B_frac: {score: "toy[b]", threshold: 0.25, prescale: 2.5}
+prescale_columns:
+  tight: {J50: 0, B_frac: 1}
+"""
+
+
+@pytest.fixture(scope="module")
+def menu_path(toy_model):
+    path = toy_model.parent / "menu.yaml"
+    path.write_text(MENU)
+    return path
+
+
+def _ugt_prescale(fired, prescale):
+    """The CMSSW PrescaleCounter loop, event by event (independent of the vectorized one)."""
+    count, counter, out = round(prescale * 100), 0, []
+    for f in fired:
+        ok = False
+        if f:
+            counter += 100
+            if count and counter >= count:
+                counter -= count
+                ok = True
+        out.append(ok)
+    return np.array(out, bool)
+
+
+def _expected(data, solved_threshold):
+    f0, f1 = data["jet_features"][:, 0].astype(np.float64), data["jet_features"][:, 1].astype(np.float64)
+    pt, eta = data["jet"][:, 0, 0].astype(np.float64), data["jet"][:, 0, 1].astype(np.float64)
+    a = f0 >= 0.75
+    j100 = pt >= 100
+    raw = {
+        "A": a, "B": f1 >= 0.5, "J50": pt >= 50, "J100": j100, "A_or_J100": a | j100,
+        "A_req": (f0 >= 0.5) & j100 & (np.abs(eta) <= 1.5), "A_1MHz": np.round(f0 * 1024) >= solved_threshold,
+        "B_frac": f1 >= 0.25,
+    }
+    prescales = {"J100": 2, "B_frac": 2.5}
+    passed = {k: _ugt_prescale(v, prescales[k]) if k in prescales else v for k, v in raw.items()}
+    return raw, passed
+
+
+def test_synthetic_menu_counts(menu_path, report):
+    data = _events(N_EVENTS, seed=5)
+    menu = Menu.load(menu_path)
+    res = menu.replay(_chunks(data, 10_000), signals={"sig": _chunks(_events(20_000, seed=6), 4096)})
+    r = res.report
+    # the solved threshold: lowest code whose rate <= 1 MHz, by brute force over every code
+    codes = np.round(data["jet_features"][:, 0].astype(np.float64) * 1024).astype(int)
+    rates = {t: (codes >= t).sum() / N_EVENTS * BX for t in range(-1, 1026)}
+    t_star = min(t for t, v in rates.items() if v <= 1e6)
+    assert r["seeds"]["A_1MHz"]["threshold_raw"] == t_star
+    raw, passed = _expected(data, t_star)
+    names = list(raw)
+    for name in names:
+        e = r["seeds"][name]
+        assert e["count_unprescaled"] == raw[name].sum(), name
+        assert e["count"] == passed[name].sum(), name
+        others = np.any([passed[o] for o in names if o != name], axis=0)
+        assert e["pure_count"] == (passed[name] & ~others).sum(), name
+        assert e["rate_hz"] == pytest.approx(passed[name].sum() / N_EVENTS * BX)
+        lo, hi = e["rate_err_hz"]
+        assert lo < e["rate_hz"] < hi
+        k = np.sum([passed[o] for o in names], axis=0)
+        assert e["proportional_rate_hz"] == pytest.approx((passed[name] / np.maximum(k, 1)).sum() / N_EVENTS * BX)
+    overlap = np.array(r["overlap"]["counts"])
+    for i, x in enumerate(names):
+        for j, y in enumerate(names):
+            assert overlap[i, j] == (passed[x] & passed[y]).sum()
+    total = np.any([passed[n] for n in names], axis=0)
+    assert r["total"]["count"] == total.sum()
+    # analytic expectations within 4 sigma: P(A) = 16/64, P(B) = 32/64, independent
+    n = N_EVENTS
+    for value, p in [(raw["A"].sum(), 0.25), (raw["B"].sum(), 0.5), (overlap[0, 1], 0.125)]:
+        assert abs(value - n * p) < 4 * np.sqrt(n * p * (1 - p))
+    # pileup bins: every event with a valid n_pileup counted once
+    assert sum(r["pileup"]["n_events"]) == N_EVENTS
+    assert sum(r["pileup"]["counts"]["J50"]) == passed["J50"].sum()
+    # efficiencies on the signal sample, with Clopper-Pearson intervals around them
+    sig = _events(20_000, seed=6)
+    sraw, spassed = _expected(sig, t_star)
+    for name in names:
+        eff = r["seeds"][name]["efficiency"]["sig"]
+        assert eff["value"] == spassed[name].sum() / 20_000
+        assert eff["err"][0] <= eff["value"] <= eff["err"][1]
+    report(f"synthetic menu: {len(names)} seeds x {N_EVENTS} crossings, counts/pure/overlaps equal the independent count")
+    json.loads(res.to_json())
+
+
+def test_any_chunking_and_threads_give_identical_results(menu_path):
+    data = _events(30_000, seed=9)
+    menu = Menu.load(menu_path)
+    reports = [menu.replay(_chunks(data, size), threads=threads).report
+               for size, threads in [(30_000, 1), (1000, 2), (4097, 0), (333, 1)]]
+    for rep in reports[1:]:
+        assert rep == reports[0]
+
+
+def test_scores_equal_predict_raw(menu_path, toy_model):
+    data = _events(5000, seed=11)
+    res = Menu.load(menu_path).replay(_chunks(data, 999))
+    raw = l1emu.load(toy_model).predict_raw(data["jet_features"])
+    h = res.histograms["A"]  # no require: every background event
+    want = np.bincount(raw[:, 0] - h.code_min, minlength=len(h.background))
+    np.testing.assert_array_equal(h.background, want)
+
+
+def test_prescale_column(menu_path):
+    data = _events(20_000, seed=12)
+    res = Menu.load(menu_path).replay(_chunks(data, 5000), column="tight")
+    assert res.report["seeds"]["J50"]["count"] == 0
+    assert res.report["seeds"]["J50"]["count_unprescaled"] > 0
+    raw, _ = _expected(data, 0)
+    assert res.report["seeds"]["B_frac"]["count"] == raw["B_frac"].sum()
+    with pytest.raises(MenuError, match="no prescale column 'nope'"):
+        Menu.load(menu_path).replay(_chunks(data, 5000), column="nope")
+
+
+def test_decisions_file_and_outputs(menu_path, tmp_path):
+    import h5py
+    import pyarrow.parquet as pq
+
+    data = _events(12_345, seed=13)
+    raw, _ = _expected(data, 10**9)
+    for name in ("d.h5", "d.parquet"):
+        path = tmp_path / name
+        res = Menu.load(menu_path).replay(_chunks(data, 5000), decisions=path)
+        if name.endswith(".h5"):
+            with h5py.File(path) as f:
+                cols = {k: f[k][:] for k in f}
+        else:
+            cols = {k: np.asarray(v) for k, v in pq.read_table(path).to_pydict().items()}
+        np.testing.assert_array_equal(cols["event"], data["event"])
+        for seed in ("A", "J50", "J100", "A_or_J100"):
+            np.testing.assert_array_equal(np.asarray(cols[seed], bool), raw[seed])
+    out = tmp_path / "out"
+    res.write(out)
+    assert {"report.json", "rates.csv"} <= set(os.listdir(out))
+    assert any(p.endswith(".png") for p in os.listdir(out))
+    with pytest.raises(l1emu.L1emuError, match="exists"):
+        res.write(out)
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]  # no temporaries left
+
+
+def test_prescale_counter_matches_cmssw_loop():
+    rng = np.random.default_rng(3)
+    for p in [1, 2, 2.5, 1.01, 7.33, 100, 0]:
+        counter = stats.PrescaleCounter(p)
+        fired = rng.random(5000) < 0.3
+        got = np.concatenate([counter.apply(part) for part in np.array_split(fired, 7)])
+        np.testing.assert_array_equal(got, _ugt_prescale(fired, p))
+
+
+def test_threshold_solver_exact_on_integer_distributions():
+    rng = np.random.default_rng(4)
+    for trial in range(200):
+        codes = np.unique(rng.integers(-20, 20, rng.integers(1, 12)))
+        counts = rng.integers(1, 6, len(codes))  # ties: several events per code
+        n = int(counts.sum() + rng.integers(0, 10))
+        target = float(rng.choice([0.0, 0.5, 1.0, 2.0, 3.0, 100.0]))
+        t, rate = stats.solve_threshold(codes, counts, n, n, target, code_min=-32)
+        brute = {u: counts[codes >= u].sum() for u in range(-32, 32)}
+        want = min(u for u, c in brute.items() if c <= target)
+        assert t == want, (codes, counts, target)
+        assert rate == brute[want]
+    # plateau: codes 0 and 10 only, budget between their rates -> the threshold just above 0
+    assert stats.solve_threshold([0, 10], [5, 5], 10, 10, 5)[0] == 1
+    # unreachable (0 Hz with every code above the range): one above the highest code
+    assert stats.solve_threshold([0, 10], [5, 5], 10, 10, 0)[0] == 11
+
+
+def test_clopper_pearson_and_wilson_against_scipy():
+    from scipy.stats import beta
+
+    a = 1 - stats.CL68
+    for k, n in [(0, 10), (3, 10), (10, 10), (5, 10**6), (1, 1), (499, 1000)]:
+        lo, hi = stats.clopper_pearson(k, n)
+        assert lo == pytest.approx(0.0 if k == 0 else beta.ppf(a / 2, k, n - k + 1), rel=1e-9, abs=1e-15)
+        assert hi == pytest.approx(1.0 if k == n else beta.ppf(1 - a / 2, k + 1, n - k), rel=1e-9)
+    lo, hi = stats.wilson(50, 100)
+    assert (lo + hi) / 2 == pytest.approx(0.5) and hi - lo == pytest.approx(2 * 0.0498, rel=0.02)
+
+
+BAD = [
+    ("seeds: {S: {score: nope, threshold: 1}}", "unknown algorithm 'nope'"),
+    ("seeds: {S: 'tau[0].pt >= 3'}", "tau"),
+    ("seeds: {S: 'jet[0].mass >= 3'}", "mass"),
+    ("seeds: {S: 'L1_Missing or jet[0].pt >= 3'}", "unknown seed"),
+    ("seeds: {S: 'jet[0].pt and true'}", "S"),
+    ("seeds: {S: 'T', T: 'S'}", "cycle"),
+    ("seeds: {S: {score: 'toy[c]', threshold: 1}}", "no output 'c'"),
+    ("seeds: {S: {score: toy, threshold: 1}}", "has 2 outputs"),
+    ("seeds: {S: {score: 'toy[a]'}}", "exactly one of 'threshold' or 'rate_hz'"),
+    ("seeds: {S: {score: 'toy[a]', threshold: 0.5, prescale: 0.5}}", "prescale"),
+    ("seeds: {S: {score: 'toy[a]', threshold: 0.5, units: raw}}", "raw threshold is an integer"),
+    ("seeds: {S: {cut: 'jet[0].pt >= 1', prescal: 2}}", "unknown key"),
+    ("seeds: {S: !!python/object/apply:os.system ['true']}", "not a valid menu YAML"),
+]
+
+
+@pytest.mark.parametrize("seeds, message", BAD)
+def test_bad_menus_refused_at_load(menu_path, seeds, message):
+    text = ("name: bad\nbunch_crossing_rate_hz: 28.6e6\nalgorithms:\n"
+            "  toy: {model: toy.l1emu, inputs: leading_jet_features, classes: [a, b]}\n" + seeds + "\n")
+    path = menu_path.parent / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(MenuError, match=message) as err:
+        Menu.load(path)
+    assert "bad.yaml" in str(err.value)
+
+
+def test_bad_menu_files(menu_path):
+    folder = menu_path.parent
+    cases = [
+        ("name: x\nbunch_crossing_rate_hz: 1e6\nalgorithms:\n  m: {model: missing.l1emu, inputs: jet_image}\n"
+         "seeds: {S: 'jet[0].pt >= 1'}\n", "model file 'missing.l1emu' not found"),
+        ("name: x\nbunch_crossing_rate_hz: 1e6\nalgorithms:\n  m: {model: toy.l1emu, inputs: jet_image}\n"
+         "seeds: {S: 'jet[0].pt >= 1'}\n", "gives \\(40, 40\\) per event"),
+        ("name: x\nseeds: {S: 'jet[0].pt >= 1'}\n", "exactly one of 'bunch_crossing_rate_hz' or 'filled_bunches'"),
+        ("name: x\nfilled_bunches: 4000\nseeds: {S: 'jet[0].pt >= 1'}\n", "1..3564"),
+        ("[1, 2]\n", "expected a mapping"),
+    ]
+    for text, message in cases:
+        path = folder / "bad2.yaml"
+        path.write_text(text)
+        with pytest.raises(MenuError, match=message):
+            Menu.load(path)
+    with pytest.raises(MenuError, match="cannot read menu"):
+        Menu.load(folder / "nope.yaml")
+    menu = Menu.load(folder / "menu.yaml")
+    with pytest.raises(ReplayError, match="no such event file"):
+        menu.replay([str(folder / "missing.h5")])
+    assert Menu.load(folder / "menu.yaml").bunch_crossing_rate_hz == BX
