@@ -57,7 +57,9 @@ def eval_ad(name, builder, with_images, n_in, csim):
            "threshold_1khz_raw": thr_1khz, "auc": {}, "signal_max": {}, "signal_saturated_fraction": {},
            "efficiency_1khz": {}}
     sk = C.load_keras(name).predict(Xz[:20000], batch_size=4096, verbose=0)[:, 0]
-    out["keras_score_correlation"] = round(float(np.corrcoef(sk, sz[:20000])[0, 1]), 5)
+    from scipy.stats import spearmanr
+
+    out["keras_score_rank_correlation"] = round(float(spearmanr(sk, sz[:20000]).correlation), 5)
     Xs_all = []
     for p, chunk in sig.items():
         Xs = inputs.build(builder, chunk, scaling)

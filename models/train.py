@@ -185,7 +185,7 @@ def teacher_score(teacher, raw):
 
 # ---------------------------------------------------------------------------------------------------------------
 # 3.-5. jet taggers on the 5 jet processes (g, q, W, Z, t)
-JET = dict(n_per_class=30_000, bdt_per_class=6_000, epochs=12, batch=512, bits=8,
+JET = dict(n_per_class=30_000, bdt_per_class=6_000, epochs=12, deepsets_epochs=20, batch=512, bits=8,
            input_t="fixed<16,6,RND_CONV,SAT>", accum_t="fixed<24,12,RND,SAT>", hidden_t="fixed<16,6,RND,SAT>",
            bdt_precision="ap_fixed<18,8>", bdt_trees=60, bdt_depth=3)
 _JET_CACHE = {}
@@ -197,12 +197,12 @@ def jets(builder):
     return _JET_CACHE[builder]
 
 
-def _fit_tagger(model, X, y):
+def _fit_tagger(model, X, y, epochs=None):
     import tensorflow as tf
 
     model.compile(optimizer=tf.keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    h = model.fit(X, y, epochs=JET["epochs"], batch_size=JET["batch"], validation_split=0.1, verbose=2)
+    h = model.fit(X, y, epochs=epochs or JET["epochs"], batch_size=JET["batch"], validation_split=0.1, verbose=2)
     return {"val_accuracy": float(h.history["val_accuracy"][-1])}
 
 
@@ -261,7 +261,7 @@ def train_deepsets():
     X = scaling.apply(raw).reshape(raw.shape)  # = inputs.build("leading_jet_constituents", chunk, scaling)
     C.seed_everything(C.MODEL_SEEDS["deepsets"])
     model = deepsets_model(C.MODEL_SEEDS["deepsets"], JET["bits"])
-    info = _fit_tagger(model, X, y)
+    info = _fit_tagger(model, X, y, JET["deepsets_epochs"])
     cfg = _tagger_config(model, ["phi1", "phi2", "rho1", "output"])
     C.set_precision(cfg, "pool", accum=JET["accum_t"], result=JET["hidden_t"])
     C.export_hls4ml(model, "deepsets", cfg)
