@@ -62,7 +62,7 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
     from .menu import Menu
     from .menu.replay import needed_fields, source
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     try:
         signals = _parse_signals(signal)
         if os.path.exists(output) and not overwrite:
@@ -125,7 +125,7 @@ def demo(model_dir, n_events, signal_events, check_events, output, threads):
             raise CliError(f"{name} must be >= {low}, got {value}")
     if not os.path.isfile(os.path.join(model_dir, "menu.yaml")):
         raise CliError(f"--models {model_dir!r}: no menu.yaml there (run from the l1emu source tree, or pass --models)")
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     with Progress(*_progress_columns(), console=console, transient=True) as bar:
         def factory(total, label):
             task = bar.add_task(label, total=total, rate="")
@@ -141,9 +141,6 @@ def demo(model_dir, n_events, signal_events, check_events, output, threads):
                                echo=console.print, progress_factory=factory)
         except L1emuError as exc:
             raise CliError(str(exc)) from None
-    console.print(out["result"].table())
-    console.print(f"replay: {out['crossings']:,} crossings in {out['replay_seconds']:.1f} s "
-                  f"({out['crossings'] / out['replay_seconds']:,.0f} crossings/s); report and plots in {output}/")
     bad = 0
     for name, c in out["checks"].items():
         bad += c["mismatched_events"]

@@ -48,9 +48,12 @@ def _firmware_reference(alg):
         from .reference import bdt
 
         bdt.setup_environment()
-        cfg_dir = os.path.join(reference.csim.default_cache(), "conifer", "projects", "menu-" + alg.name)
-        model = conifer.model.load_model(stem + ".conifer.json", new_config={
-            "backend": "cpp", "output_dir": cfg_dir, "project_name": "bdt"})
+        import json
+
+        with open(stem + ".conifer.json") as f:
+            config = json.load(f)["config"]
+        config["output_dir"] = os.path.join(reference.csim.default_cache(), "conifer", "projects", "menu-" + alg.name)
+        model = conifer.model.load_model(stem + ".conifer.json", new_config=config)
         return bdt.compile(model), "conifer cpp"
     import tensorflow as tf
     from qkeras.utils import _add_supported_quantized_objects
@@ -102,6 +105,9 @@ def run(model_dir="models", n_events=1_000_000, signal_events=20_000, out="demo-
                       progress=progress(total, "replay"))
     replay_s = time.perf_counter() - t0
     res.write(out, overwrite=True)
+    echo(res.table())
+    echo(f"replay: {total:,} crossings in {replay_s:.1f} s ({total / replay_s:,.0f} crossings/s); "
+         f"report.json, rates.csv and plots in {out}/")
 
     # 3. bit-exactness of every model on a sample of the replayed events
     checks = {}

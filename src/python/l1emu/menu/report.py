@@ -178,17 +178,17 @@ class ReplayResult:
         r = self.report
         sigs = list(r["signals"])[:max_signals]
         t = Table(title=f"{r['menu']}: {r['background']['n_events']:,} crossings at "
-                        f"{r['bunch_crossing_rate_hz'] / 1e6:.2f} MHz", title_justify="left")
-        for col in ["seed", "PS", "threshold", "rate [kHz]", "pure [kHz]", *[f"eff {s}" for s in sigs]]:
-            t.add_column(col, justify="left" if col == "seed" else "right")
+                        f"{r['bunch_crossing_rate_hz'] / 1e6:.2f} MHz; rates in kHz (68% interval), "
+                        "efficiencies after prescale", title_justify="left")
+        for col in ["seed", "PS", "threshold", "rate", "pure", *sigs]:
+            t.add_column(col, justify="left" if col == "seed" else "right", no_wrap=True)
         rows = list(r["seeds"].items()) + [("Total", r["total"])]
         for name, e in rows:
-            thr = "" if e.get("threshold") is None else f"{e['threshold']:.6g} ({e['threshold_raw']})"
-            rate = _rate_text(e)
+            thr = "" if e.get("threshold") is None else f"{e['threshold']:.4g} [{e['threshold_raw']}]"
             pure = "" if name == "Total" else f"{e['pure_rate_hz'] / 1e3:.3g}"
             effs = [f"{100 * e['efficiency'][s]['value']:.1f}%" for s in sigs]
             ps = "" if name == "Total" else f"{e['prescale']:g}"
-            t.add_row(name, ps, thr, rate, pure, *effs, end_section=(name == rows[-2][0]))
+            t.add_row(name, ps, thr, _rate_text(e), pure, *effs, end_section=(name == rows[-2][0]))
         return t
 
     def plots(self, folder):
@@ -210,7 +210,7 @@ class ReplayResult:
 
 def _rate_text(e):
     lo, hi = e["rate_err_hz"]
-    return f"{e['rate_hz'] / 1e3:.3g} +{(hi - e['rate_hz']) / 1e3:.2g} -{(e['rate_hz'] - lo) / 1e3:.2g}"
+    return f"{e['rate_hz'] / 1e3:.3g} ({lo / 1e3:.3g}-{hi / 1e3:.3g})"
 
 
 def _fmt_none(v):
