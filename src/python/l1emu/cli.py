@@ -48,9 +48,11 @@ def _parse_signals(values):
 @click.option("--threads", type=int, default=0, show_default=True, help="Emulator threads (0 = all cores).")
 @click.option("--chunk-size", type=int, default=None, help="Crossings per chunk [default: 65536].")
 @click.option("--columns", "column", default=None, help="Use this prescale column of the menu.")
+@click.option("--float", "compare_float", is_flag=True,
+              help="Also run each algorithm's float_model at the same thresholds (needs TensorFlow).")
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Write the PNG plots.")
 @click.option("--overwrite", is_flag=True, help="Replace the output directory if it exists.")
-def replay(menu, background, signal, output, decisions, threads, chunk_size, column, plots, overwrite):
+def replay(menu, background, signal, output, decisions, threads, chunk_size, column, compare_float, plots, overwrite):
     """Replay a trigger MENU on BACKGROUND event files: rates, efficiencies, thresholds, overlaps."""
     import os
     import time
@@ -84,7 +86,7 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
                 bar.update(task, advance=n, rate=f"{done / max(time.perf_counter() - start, 1e-9):,.0f} crossings/s")
 
             res = m.replay(list(background), signals=signals, threads=threads, chunk_size=chunk_size,
-                           progress=advance, decisions=decisions)
+                           progress=advance, decisions=decisions, compare_float=compare_float)
         elapsed = time.perf_counter() - start
         res.write(output, overwrite=overwrite, plots=plots)
     except L1emuError as exc:

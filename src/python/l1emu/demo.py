@@ -55,18 +55,13 @@ def _firmware_reference(alg):
         config["output_dir"] = os.path.join(reference.csim.default_cache(), "conifer", "projects", "menu-" + alg.name)
         model = conifer.model.load_model(stem + ".conifer.json", new_config=config)
         return bdt.compile(model), "conifer cpp"
-    import tensorflow as tf
-    from qkeras.utils import _add_supported_quantized_objects
-
     from . import firmware
-    from .keras_layers import custom_objects
+    from .keras_layers import load_model
 
     firmware.register()
     with open(stem + ".hls4ml.yaml") as f:
         doc = yamlfile.load(f)
-    co = dict(custom_objects())
-    _add_supported_quantized_objects(co)
-    model = tf.keras.models.load_model(stem + ".h5", custom_objects=co, compile=False)
+    model = load_model(stem + ".h5")
     hls_model = reference.convert(model, f"menu-{alg.name}", doc["hls_config"], backend=doc["backend"],
                                   io_type=doc["io_type"])
     return hls_model, f"hls4ml {doc['backend']} csim"

@@ -70,7 +70,7 @@ class ReplayResult:
         self.report, self.histograms, self.counts = report, histograms, counts
 
     @classmethod
-    def build(cls, menu, bkg, sigs, results, reference_rate_hz):
+    def build(cls, menu, bkg, sigs, results, reference_rate_hz, compare_float=False):
         bx = menu.bunch_crossing_rate_hz
         b = results["background"]
         n = b.n_events
@@ -122,6 +122,8 @@ class ReplayResult:
                     "efficiency": {sig: (h.count_at_or_above(t) / results[sig].n_events
                                          if results[sig].n_events else 0.0) for sig, h in hsig.items() if h is not None}}
                 histograms[name] = SeedHistograms.build(s, spec, hb, hsig, n, {k: results[k].n_events for k in hsig})
+                if compare_float and menu.algorithms[s.algorithm].float_model is not None:
+                    entry["float"] = _float_entry(results, j, bx)
             seeds[name] = entry
         lo, hi = wilson(b.total, n)
         total = {"count": int(b.total), "count_unprescaled": int(b.total_unprescaled), "rate_hz": rate(b.total),
@@ -206,6 +208,19 @@ class ReplayResult:
             if plots:
                 self.plots(tmp)
         return out
+
+
+def _float_entry(results, j, bx):
+    """The float model beside the firmware at the same threshold (before prescale): what fixed point changes."""
+    b = results["background"]
+    out = {"count_unprescaled": int(b.float_fired[j]), "rate_hz": b.float_fired[j] / b.n_events * bx,
+           "rate_shift_hz": (int(b.unprescaled[j]) - int(b.float_fired[j])) / b.n_events * bx,
+           "decision_agreement": b.float_agree[j] / b.n_events, "efficiency": {}, "efficiency_shift": {}}
+    for sig, c in results.items():
+        if sig != "background" and c.n_events:
+            out["efficiency"][sig] = c.float_fired[j] / c.n_events
+            out["efficiency_shift"][sig] = (int(c.unprescaled[j]) - int(c.float_fired[j])) / c.n_events
+    return out
 
 
 def _rate_text(e):
