@@ -29,4 +29,4 @@ bench: setup
 	$(VENV)/bin/pytest bench -p no:cacheprovider -o python_files="bench_*.py" --benchmark-columns=min,mean,rounds
 
 clean:
-	rm -rf build $(VENV) tests/.cache
+	rm -rf build $(VENV) tests/.cache .l1emu-cache demo-out

@@ -303,3 +303,60 @@ def test_bad_menu_files(menu_path):
     with pytest.raises(ReplayError, match="no such event file"):
         menu.replay([str(folder / "missing.h5")])
     assert Menu.load(folder / "menu.yaml").bunch_crossing_rate_hz == BX
+
+
+def test_float_model_beside_firmware(tmp_path):
+    """A model y = 0.3 x: the firmware holds 0.3 as 307/1024, so near the threshold its decisions differ from
+    the float model's; the report's float counts equal the float definition evaluated here."""
+    import hls4ml
+    from tensorflow.keras.layers import Dense, Input
+    from tensorflow.keras.models import Model
+
+    x = Input((16,), name="features")
+    model = Model(x, Dense(1, use_bias=False, name="scale")(x))
+    kernel = np.zeros((16, 1))
+    kernel[0, 0] = 0.3
+    model.layers[1].set_weights([kernel])
+    model.save(tmp_path / "lin.h5")
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="model", backend="Vitis")
+    hls_model = hls4ml.converters.convert_from_keras_model(model, hls_config=cfg, backend="Vitis",
+                                                           output_dir=str(tmp_path / "prj"))
+    emu = l1emu.from_hls4ml(hls_model)
+    emu.save(tmp_path / "lin.l1emu")
+    (tmp_path / "menu.yaml").write_text(
+        "name: float\nbunch_crossing_rate_hz: 1e6\nalgorithms:\n"
+        "  lin: {model: lin.l1emu, inputs: leading_jet_features, float_model: lin.h5}\n"
+        "seeds:\n  S: {score: lin, threshold: 0.2}\n  J: 'jet[0].pt >= 50'\n")
+    data = _events(20_000, seed=21)
+    data["jet_features"][:, 0] = np.random.default_rng(22).uniform(0, 1, 20_000).astype(np.float32)
+    res = Menu.load(tmp_path / "menu.yaml").replay(_chunks(data, 6000), compare_float=True)
+    s = res.report["seeds"]["S"]
+    x0 = data["jet_features"][:, 0].astype(np.float32)
+    float_fired = (np.float32(0.3) * x0).astype(np.float64) >= s["threshold"]
+    fw_fired = emu.predict_raw(data["jet_features"])[:, 0] >= s["threshold_raw"]
+    assert s["count_unprescaled"] == fw_fired.sum()
+    assert s["float"]["count_unprescaled"] == float_fired.sum()
+    assert s["float"]["decision_agreement"] == (float_fired == fw_fired).mean()
+    assert s["float"]["rate_shift_hz"] == pytest.approx((fw_fired.sum() - float_fired.sum()) / 20_000 * 1e6)
+    assert (float_fired != fw_fired).sum() > 0  # the fixed-point weight moves events across the threshold
+    assert "float" not in res.report["seeds"]["J"]
+
+
+def test_files_are_shards_with_their_own_prescale_counters(menu_path, tmp_path):
+    """Event files: counts are the sum over files, each file's prescale counters starting at zero."""
+    from l1emu import events
+
+    data = _events(30_000, seed=31)
+    parts = [{k: v[a:b] for k, v in data.items()} for a, b in [(0, 11_111), (11_111, 30_000)]]
+    paths = []
+    for i, part in enumerate(parts):
+        paths.append(str(tmp_path / f"part{i}.h5"))
+        events.write(paths[-1], [part], metadata={"sources": [{"process": "toy", "n_events": len(part["event"])}]})
+    menu = Menu.load(menu_path)
+    r = menu.replay(paths, chunk_size=4000).report
+    want = [_expected(p, 10**9)[1] for p in parts]
+    for name in ("J100", "B_frac", "A", "J50"):
+        assert r["seeds"][name]["count"] == sum(w[name].sum() for w in want), name
+    assert r["background"]["files"] == paths and r["background"]["n_events"] == 30_000
+    one = menu.replay([paths[0]], chunk_size=777).report
+    assert one["seeds"]["J100"]["count"] == want[0]["J100"].sum()

@@ -48,9 +48,11 @@ def _parse_signals(values):
 @click.option("--threads", type=int, default=0, show_default=True, help="Emulator threads (0 = all cores).")
 @click.option("--chunk-size", type=int, default=None, help="Crossings per chunk [default: 65536].")
 @click.option("--columns", "column", default=None, help="Use this prescale column of the menu.")
+@click.option("--float", "compare_float", is_flag=True,
+              help="Also run each algorithm's float_model at the same thresholds (needs TensorFlow).")
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Write the PNG plots.")
 @click.option("--overwrite", is_flag=True, help="Replace the output directory if it exists.")
-def replay(menu, background, signal, output, decisions, threads, chunk_size, column, plots, overwrite):
+def replay(menu, background, signal, output, decisions, threads, chunk_size, column, compare_float, plots, overwrite):
     """Replay a trigger MENU on BACKGROUND event files: rates, efficiencies, thresholds, overlaps."""
     import os
     import time
@@ -62,7 +64,7 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
     from .menu import Menu
     from .menu.replay import needed_fields, source
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     try:
         signals = _parse_signals(signal)
         if os.path.exists(output) and not overwrite:
@@ -84,7 +86,7 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
                 bar.update(task, advance=n, rate=f"{done / max(time.perf_counter() - start, 1e-9):,.0f} crossings/s")
 
             res = m.replay(list(background), signals=signals, threads=threads, chunk_size=chunk_size,
-                           progress=advance, decisions=decisions)
+                           progress=advance, decisions=decisions, compare_float=compare_float)
         elapsed = time.perf_counter() - start
         res.write(output, overwrite=overwrite, plots=plots)
     except L1emuError as exc:
@@ -125,7 +127,7 @@ def demo(model_dir, n_events, signal_events, check_events, output, threads):
             raise CliError(f"{name} must be >= {low}, got {value}")
     if not os.path.isfile(os.path.join(model_dir, "menu.yaml")):
         raise CliError(f"--models {model_dir!r}: no menu.yaml there (run from the l1emu source tree, or pass --models)")
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     with Progress(*_progress_columns(), console=console, transient=True) as bar:
         def factory(total, label):
             task = bar.add_task(label, total=total, rate="")
@@ -141,9 +143,6 @@ def demo(model_dir, n_events, signal_events, check_events, output, threads):
                                echo=console.print, progress_factory=factory)
         except L1emuError as exc:
             raise CliError(str(exc)) from None
-    console.print(out["result"].table())
-    console.print(f"replay: {out['crossings']:,} crossings in {out['replay_seconds']:.1f} s "
-                  f"({out['crossings'] / out['replay_seconds']:,.0f} crossings/s); report and plots in {output}/")
     bad = 0
     for name, c in out["checks"].items():
         bad += c["mismatched_events"]

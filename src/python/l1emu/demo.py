@@ -48,22 +48,20 @@ def _firmware_reference(alg):
         from .reference import bdt
 
         bdt.setup_environment()
-        cfg_dir = os.path.join(reference.csim.default_cache(), "conifer", "projects", "menu-" + alg.name)
-        model = conifer.model.load_model(stem + ".conifer.json", new_config={
-            "backend": "cpp", "output_dir": cfg_dir, "project_name": "bdt"})
-        return bdt.compile(model), "conifer cpp"
-    import tensorflow as tf
-    from qkeras.utils import _add_supported_quantized_objects
+        import json
 
+        with open(stem + ".conifer.json") as f:
+            config = json.load(f)["config"]
+        config["output_dir"] = os.path.join(reference.csim.default_cache(), "conifer", "projects", "menu-" + alg.name)
+        model = conifer.model.load_model(stem + ".conifer.json", new_config=config)
+        return bdt.compile(model), "conifer cpp"
     from . import firmware
-    from .keras_layers import custom_objects
+    from .keras_layers import load_model
 
     firmware.register()
     with open(stem + ".hls4ml.yaml") as f:
         doc = yamlfile.load(f)
-    co = dict(custom_objects())
-    _add_supported_quantized_objects(co)
-    model = tf.keras.models.load_model(stem + ".h5", custom_objects=co, compile=False)
+    model = load_model(stem + ".h5")
     hls_model = reference.convert(model, f"menu-{alg.name}", doc["hls_config"], backend=doc["backend"],
                                   io_type=doc["io_type"])
     return hls_model, f"hls4ml {doc['backend']} csim"
@@ -102,6 +100,9 @@ def run(model_dir="models", n_events=1_000_000, signal_events=20_000, out="demo-
                       progress=progress(total, "replay"))
     replay_s = time.perf_counter() - t0
     res.write(out, overwrite=True)
+    echo(res.table())
+    echo(f"replay: {total:,} crossings in {replay_s:.1f} s ({total / replay_s:,.0f} crossings/s); "
+         f"report.json, rates.csv and plots in {out}/")
 
     # 3. bit-exactness of every model on a sample of the replayed events
     checks = {}

@@ -77,3 +77,12 @@ class KLScore(tf.keras.layers.Layer):
 
 def custom_objects():
     return {"InstanceNormalization": InstanceNormalization, "KLScore": KLScore}
+
+
+def load_model(path):
+    """A saved QKeras/Keras model with l1emu's and QKeras's custom objects (float evaluation, references)."""
+    from qkeras.utils import _add_supported_quantized_objects
+
+    objects = dict(custom_objects())
+    _add_supported_quantized_objects(objects)
+    return tf.keras.models.load_model(path, custom_objects=objects, compile=False)

@@ -46,8 +46,11 @@ class CodeHistogram:
         self.counts = merged
         self.codes = u
 
-    def merge(self, other):
-        self._merge(other.codes, other.counts)
+    def merged(self, other):
+        out = CodeHistogram()
+        out.codes, out.counts = self.codes, self.counts
+        out._merge(other.codes, other.counts)
+        return out
 
     def count_at_or_above(self, t):
         return int(self.counts[np.searchsorted(self.codes, t):].sum())
@@ -76,6 +79,8 @@ class Counts:
     pileup_events: np.ndarray = None
     pileup_counts: np.ndarray = None  # [seed (+ total), bin]
     histograms: dict = field(default_factory=dict)  # score seed -> CodeHistogram (events passing require)
+    float_fired: np.ndarray = None  # [seed]: events the float model fires (before prescale), score seeds
+    float_agree: np.ndarray = None  # [seed]: events where float and firmware decisions agree
 
     def __post_init__(self):
         s, b = len(self.seeds), len(self.pileup_edges) - 1
@@ -86,6 +91,8 @@ class Counts:
         self.multiplicity = np.zeros((s, s + 1), np.int64)
         self.pileup_events = np.zeros(b, np.int64)
         self.pileup_counts = np.zeros((s + 1, b), np.int64)
+        self.float_fired = np.zeros(s, np.int64)
+        self.float_agree = np.zeros(s, np.int64)
 
     def add(self, decided, passed, n_pileup, scores):
         n = len(decided)
@@ -111,6 +118,19 @@ class Counts:
             self.pileup_counts[-1] += np.bincount(b[valid & anyp], minlength=nb)
         for name, codes in scores.items():
             self.histograms.setdefault(name, CodeHistogram()).add(codes)
+
+    def merged(self, other):
+        """The exact sum of two shards' counts (same menu)."""
+        if self.seeds != other.seeds or self.pileup_edges != other.pileup_edges:
+            raise ReplayError("cannot merge counts of different menus or pileup binnings")
+        out = Counts(self.seeds, self.pileup_edges)
+        for name in ("n_events", "unprescaled", "prescaled", "pure", "overlap", "multiplicity", "total",
+                     "total_unprescaled", "pileup_events", "pileup_counts", "float_fired", "float_agree"):
+            setattr(out, name, getattr(self, name) + getattr(other, name))
+        for name in set(self.histograms) | set(other.histograms):
+            a, b = self.histograms.get(name), other.histograms.get(name)
+            out.histograms[name] = a.merged(b) if a is not None and b is not None else (a or b)
+        return out
 
     def proportional(self):
         k = np.arange(self.multiplicity.shape[1], dtype=np.float64)
@@ -236,21 +256,106 @@ def needed_fields(menu):
     return sorted(fields)
 
 
+# -- one shard: a file (or chunk iterable) replayed with fresh prescale counters ------------------------
+
+def _chunks_of(sample, item, chunk_size, fields):
+    return Source(sample, [item], 0).chunks(chunk_size, fields)
+
+
+def histogram_shard(menu, sample, item, chunk_size, fields, tick=None):
+    """Pass 1 on one background shard: raw-code histograms of the rate-solved seeds (events passing their
+    require cut) and the number of crossings. Partial results merge by addition."""
+    order = menu.order()
+    ev = _Evaluator(menu, order)
+    solved = [n for n in order if menu.seeds[n].rate_hz is not None]
+    algs = sorted({menu.seeds[n].algorithm for n in solved})
+    deps = _closure(menu, [r for n in solved for r in menu.seeds[n].references()])
+    hists = {n: CodeHistogram() for n in solved}
+    n_events = 0
+    for chunk in _chunks_of(sample, item, chunk_size, fields):
+        scores = ev.scores(chunk, algs)
+        dec = ev.decide(chunk, scores, deps) if deps else {}
+        for n in solved:
+            s = menu.seeds[n]
+            hists[n].add(scores[s.algorithm][ev.required(chunk, n, dec), s.output])
+        n = len(scores[algs[0]])
+        n_events += n
+        if tick:
+            tick(n)
+    return hists, n_events
+
+
+def solve_thresholds(menu, hists, n_events):
+    """Set the threshold of every rate-solved seed from the merged background histograms (in place)."""
+    if n_events == 0:
+        raise ReplayError("the background sample has no events: cannot solve rate thresholds")
+    for name, h in hists.items():
+        s = menu.seeds[name]
+        spec = menu.algorithms[s.algorithm].emulator.output_precisions()[0]
+        lo, hi = _code_range(spec)
+        t, _ = solve_threshold(h.codes, h.counts, n_events, menu.bunch_crossing_rate_hz, s.rate_hz,
+                               s.prescale or 0, code_min=lo)
+        s.threshold_raw = min(t, hi + 1)  # hi + 1: nothing can fire (an unreachable target)
+        s.threshold = s.threshold_raw * 2.0 ** -spec.frac
+
+
+def _float_decisions(menu, chunk, dec, compare_float):
+    """{score seed: float-model decision} at the seed's threshold value, for algorithms with a float model."""
+    out, values = {}, {}
+    for name, s in menu.seeds.items():
+        alg = menu.algorithms.get(s.algorithm) if s.kind == "score" else None
+        if alg is None or alg.float_model is None or not compare_float:
+            continue
+        if alg.name not in values:
+            values[alg.name] = alg.float_predict(inputs.build(alg.inputs, chunk, alg.scale))
+        fired = values[alg.name][:, s.output] >= s.threshold
+        if s.require is not None:
+            fired &= expr.evaluate(s.require, chunk, dec)
+        out[name] = fired
+    return out
+
+
+def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PILEUP_EDGES, tick=None, writer=None,
+                compare_float=False):
+    """Pass 2 on one shard: the integer Counts of every seed. Prescale counters start at zero for each
+    shard (a file is a run), so any grouping of whole files gives the same totals."""
+    order = menu.order()
+    ev = _Evaluator(menu, order)
+    seeds = list(menu.seeds)
+    score_algs = sorted({menu.seeds[n].algorithm for n in order if menu.seeds[n].kind == "score"})
+    score_seeds = [n for n in order if menu.seeds[n].kind == "score"]
+    counts = Counts(seeds, tuple(pileup_edges))
+    counters = [PrescaleCounter(menu.seeds[n].prescale) for n in seeds]
+    for chunk in _chunks_of(sample, item, chunk_size, fields):
+        scores = ev.scores(chunk, score_algs)
+        dec = ev.decide(chunk, scores)
+        decided = np.stack([dec[n] for n in seeds], 1)
+        passed = np.stack([c.apply(decided[:, j]) for j, c in enumerate(counters)], 1)
+        hist_codes = {}
+        for n in score_seeds:
+            s = menu.seeds[n]
+            hist_codes[n] = scores[s.algorithm][ev.required(chunk, n, dec), s.output]
+        pu = np.asarray(chunk["n_pileup"], np.int64) if "n_pileup" in chunk else None
+        counts.add(decided, passed, pu, hist_codes)
+        for name, fired in _float_decisions(menu, chunk, dec, compare_float).items():
+            j = seeds.index(name)
+            counts.float_fired[j] += int(fired.sum())
+            counts.float_agree[j] += int((fired == decided[:, j]).sum())
+        if writer is not None:
+            writer.write(chunk, decided)
+        if tick:
+            tick(len(decided))
+    return counts
+
+
 # -- the replay ------------------------------------------------------------------------------------------
 
-def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=None, progress=None,
-           decisions=None, pileup_edges=DEFAULT_PILEUP_EDGES, reference_rate_hz=1000.0, column=None):
-    """Rates, efficiencies and solved thresholds of ``menu`` (see DESIGN.md "Replay outputs").
+def prepare(menu, background, signals, *, threads=0, chunk_size=None, column=None, decisions=None):
+    """Checked arguments: (a private copy of the menu, chunk size, fields to read, background, signals)."""
+    import copy
 
-    background / signals[name]: an event file path, a list of them, or chunk iterables. ``progress`` is
-    called with the number of crossings of each processed chunk. ``decisions``: an .h5/.parquet path for
-    the per-event seed decisions of the background (before prescale). Returns a ReplayResult."""
-    from .report import ReplayResult
-
-    if dask is not None:
-        raise ReplayError("replay on Dask is not available yet; run without dask=")
-    if column is not None:
-        menu = menu.with_column(column)
+    menu = menu.with_column(column) if column is not None else copy.copy(menu)
+    menu.seeds = {name: copy.copy(s) for name, s in menu.seeds.items()}  # solved thresholds stay ours
     chunk_size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
         raise ReplayError(f"chunk_size must be a positive integer, got {chunk_size!r}")
@@ -262,63 +367,43 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
     read_fields = sorted(set(fields) | ({"event"} if decisions is not None else set()))
     bkg = source("background", background, fields)
     sigs = {name: source(name, spec, fields) for name, spec in (signals or {}).items()}
-    seeds = [s for s in menu.seeds]
-    order = menu.order()
-    ev = _Evaluator(menu, order)
+    return menu, chunk_size, read_fields, bkg, sigs
+
+
+def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=None, progress=None,
+           decisions=None, pileup_edges=DEFAULT_PILEUP_EDGES, reference_rate_hz=1000.0, column=None,
+           compare_float=False):
+    """Rates, efficiencies and solved thresholds of ``menu`` (see DESIGN.md "Replay outputs").
+
+    background / signals[name]: an event file path, a list of them, or one chunk iterable. ``progress`` is
+    called with the number of crossings of each processed chunk. ``decisions``: an .h5/.parquet path for
+    the per-event seed decisions of the background (before prescale). ``compare_float``: also evaluate the
+    float model of every algorithm that declares one, at the same thresholds (needs TensorFlow). Returns a
+    ReplayResult."""
+    from .report import ReplayResult
+
+    if dask is not None:
+        raise ReplayError("replay on Dask is not available yet; run without dask=")
+    menu, chunk_size, fields, bkg, sigs = prepare(menu, background, signals, threads=threads,
+                                                  chunk_size=chunk_size, column=column, decisions=decisions)
     tick = progress or (lambda n: None)
-
-    # pass 1: thresholds for rate targets, from the background's raw-code histograms
-    solved = [n for n in order if menu.seeds[n].rate_hz is not None]
-    if solved:
-        hists = {n: CodeHistogram() for n in solved}
-        algs = sorted({menu.seeds[n].algorithm for n in solved})
-        deps = _closure(menu, [r for n in solved for r in menu.seeds[n].references()])
-        n_bkg = 0
-        for chunk in bkg.chunks(chunk_size, read_fields):
-            scores = ev.scores(chunk, algs)
-            dec = ev.decide(chunk, scores, deps) if deps else {}
-            for n in solved:
-                s = menu.seeds[n]
-                keep = ev.required(chunk, n, dec)
-                hists[n].add(scores[s.algorithm][keep, s.output])
-            n_bkg += len(scores[algs[0]])
-            tick(len(scores[algs[0]]))
-        if n_bkg == 0:
-            raise ReplayError("the background sample has no events: cannot solve rate thresholds")
-        for n in solved:
-            s = menu.seeds[n]
-            spec = menu.algorithms[s.algorithm].emulator.output_precisions()[0]
-            lo, hi = _code_range(spec)
-            t, _ = solve_threshold(hists[n].codes, hists[n].counts, n_bkg, menu.bunch_crossing_rate_hz, s.rate_hz,
-                                   s.prescale or 0, code_min=lo)
-            s.threshold_raw = min(t, hi + 1)
-            s.threshold = s.threshold_raw * 2.0 ** -spec.frac
-
-    # pass 2: every seed on every sample
-    score_algs = sorted({menu.seeds[n].algorithm for n in order if menu.seeds[n].kind == "score"})
-    score_seeds = [n for n in order if menu.seeds[n].kind == "score"]
+    if any(s.rate_hz is not None for s in menu.seeds.values()):
+        merged, n_bkg = None, 0
+        for item in bkg.items:
+            hists, n = histogram_shard(menu, "background", item, chunk_size, fields, tick)
+            n_bkg += n
+            merged = hists if merged is None else {k: merged[k].merged(v) for k, v in merged.items()}
+        solve_thresholds(menu, merged, n_bkg)
     results = {}
-    writer = _DecisionWriter(decisions, seeds) if decisions is not None else None
+    writer = _DecisionWriter(decisions, list(menu.seeds)) if decisions is not None else None
     try:
         for sample_name, sample in [("background", bkg)] + list(sigs.items()):
-            counts = Counts(seeds, tuple(pileup_edges))
-            counters = [PrescaleCounter(menu.seeds[n].prescale) for n in seeds]
-            for chunk in sample.chunks(chunk_size, read_fields):
-                scores = ev.scores(chunk, score_algs)
-                dec = ev.decide(chunk, scores)
-                decided = np.stack([dec[n] for n in seeds], 1)
-                passed = np.stack([c.apply(decided[:, j]) for j, c in enumerate(counters)], 1)
-                hist_codes = {}
-                for n in score_seeds:
-                    s = menu.seeds[n]
-                    keep = ev.required(chunk, n, dec)
-                    hist_codes[n] = scores[s.algorithm][keep, s.output]
-                pu = np.asarray(chunk["n_pileup"], np.int64) if "n_pileup" in chunk else None
-                counts.add(decided, passed, pu, hist_codes)
-                if writer is not None and sample_name == "background":
-                    writer.write(chunk, decided)
-                tick(len(decided))
-            results[sample_name] = counts
+            total = None
+            for item in sample.items:
+                c = count_shard(menu, sample_name, item, chunk_size, fields, pileup_edges, tick,
+                                writer if sample_name == "background" else None, compare_float)
+                total = c if total is None else total.merged(c)
+            results[sample_name] = total
         if results["background"].n_events == 0:
             raise ReplayError("the background sample has no events")
         if writer is not None:
@@ -326,7 +411,7 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
     finally:
         if writer is not None:
             writer.abort()
-    return ReplayResult.build(menu, bkg, sigs, results, reference_rate_hz)
+    return ReplayResult.build(menu, bkg, sigs, results, reference_rate_hz, compare_float)
 
 
 def _code_range(spec):

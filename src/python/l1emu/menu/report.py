@@ -70,7 +70,7 @@ class ReplayResult:
         self.report, self.histograms, self.counts = report, histograms, counts
 
     @classmethod
-    def build(cls, menu, bkg, sigs, results, reference_rate_hz):
+    def build(cls, menu, bkg, sigs, results, reference_rate_hz, compare_float=False):
         bx = menu.bunch_crossing_rate_hz
         b = results["background"]
         n = b.n_events
@@ -122,6 +122,8 @@ class ReplayResult:
                     "efficiency": {sig: (h.count_at_or_above(t) / results[sig].n_events
                                          if results[sig].n_events else 0.0) for sig, h in hsig.items() if h is not None}}
                 histograms[name] = SeedHistograms.build(s, spec, hb, hsig, n, {k: results[k].n_events for k in hsig})
+                if compare_float and menu.algorithms[s.algorithm].float_model is not None:
+                    entry["float"] = _float_entry(results, j, bx)
             seeds[name] = entry
         lo, hi = wilson(b.total, n)
         total = {"count": int(b.total), "count_unprescaled": int(b.total_unprescaled), "rate_hz": rate(b.total),
@@ -178,17 +180,17 @@ class ReplayResult:
         r = self.report
         sigs = list(r["signals"])[:max_signals]
         t = Table(title=f"{r['menu']}: {r['background']['n_events']:,} crossings at "
-                        f"{r['bunch_crossing_rate_hz'] / 1e6:.2f} MHz", title_justify="left")
-        for col in ["seed", "PS", "threshold", "rate [kHz]", "pure [kHz]", *[f"eff {s}" for s in sigs]]:
-            t.add_column(col, justify="left" if col == "seed" else "right")
+                        f"{r['bunch_crossing_rate_hz'] / 1e6:.2f} MHz; rates in kHz (68% interval), "
+                        "efficiencies after prescale", title_justify="left")
+        for col in ["seed", "PS", "threshold", "rate", "pure", *sigs]:
+            t.add_column(col, justify="left" if col == "seed" else "right", no_wrap=True)
         rows = list(r["seeds"].items()) + [("Total", r["total"])]
         for name, e in rows:
-            thr = "" if e.get("threshold") is None else f"{e['threshold']:.6g} ({e['threshold_raw']})"
-            rate = _rate_text(e)
+            thr = "" if e.get("threshold") is None else f"{e['threshold']:.4g} [{e['threshold_raw']}]"
             pure = "" if name == "Total" else f"{e['pure_rate_hz'] / 1e3:.3g}"
             effs = [f"{100 * e['efficiency'][s]['value']:.1f}%" for s in sigs]
             ps = "" if name == "Total" else f"{e['prescale']:g}"
-            t.add_row(name, ps, thr, rate, pure, *effs, end_section=(name == rows[-2][0]))
+            t.add_row(name, ps, thr, _rate_text(e), pure, *effs, end_section=(name == rows[-2][0]))
         return t
 
     def plots(self, folder):
@@ -208,9 +210,22 @@ class ReplayResult:
         return out
 
 
+def _float_entry(results, j, bx):
+    """The float model beside the firmware at the same threshold (before prescale): what fixed point changes."""
+    b = results["background"]
+    out = {"count_unprescaled": int(b.float_fired[j]), "rate_hz": b.float_fired[j] / b.n_events * bx,
+           "rate_shift_hz": (int(b.unprescaled[j]) - int(b.float_fired[j])) / b.n_events * bx,
+           "decision_agreement": b.float_agree[j] / b.n_events, "efficiency": {}, "efficiency_shift": {}}
+    for sig, c in results.items():
+        if sig != "background" and c.n_events:
+            out["efficiency"][sig] = c.float_fired[j] / c.n_events
+            out["efficiency_shift"][sig] = (int(c.unprescaled[j]) - int(c.float_fired[j])) / c.n_events
+    return out
+
+
 def _rate_text(e):
     lo, hi = e["rate_err_hz"]
-    return f"{e['rate_hz'] / 1e3:.3g} +{(hi - e['rate_hz']) / 1e3:.2g} -{(e['rate_hz'] - lo) / 1e3:.2g}"
+    return f"{e['rate_hz'] / 1e3:.3g} ({lo / 1e3:.3g}-{hi / 1e3:.3g})"
 
 
 def _fmt_none(v):

@@ -6,6 +6,8 @@ import math
 import os
 import re
 
+import numpy as np
+
 from ..errors import L1emuError
 from . import expr
 
@@ -31,6 +33,20 @@ class Algorithm:
     classes: list | None = None  # output names of a multi-output model
     emulator: object = None  # l1emu.Emulator, bound by Menu.load
     scale: object = None  # the loaded scale table
+    float_model: str | None = None  # absolute path of the float (QKeras/Keras) model, if given
+    _keras: object = None  # loaded on first use, in the process that evaluates (not pickled)
+
+    def float_predict(self, x):
+        """Outputs of the float model on the (scaled, unquantized) inputs, (n, n_out) float64."""
+        if self._keras is None:
+            from ..keras_layers import load_model
+
+            self._keras = load_model(self.float_model)
+        y = self._keras.predict(x.reshape((len(x),) + tuple(self.emulator.input_shape)), batch_size=8192, verbose=0)
+        return np.asarray(y[0] if isinstance(y, list) else y, np.float64).reshape(len(x), -1)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_keras": None}
 
 
 @dataclass
@@ -160,7 +176,7 @@ def _algorithm(name, doc, where, base, threads):
     from ..emulator import load as load_model
     from . import inputs
 
-    _check_keys(doc, where, {"model", "inputs"}, {"scaling", "classes", "description"})
+    _check_keys(doc, where, {"model", "inputs"}, {"scaling", "classes", "float_model", "description"})
     model = _resolve(base, doc["model"], f"{where}.model", "model file")
     if doc["inputs"] not in inputs.BUILDERS:
         _fail(f"{where}.inputs", f"unknown input builder {doc['inputs']!r}; known: {', '.join(inputs.BUILDERS)}")
@@ -189,7 +205,10 @@ def _algorithm(name, doc, where, base, threads):
             _fail(f"{where}.classes", f"expected a list of distinct names, got {classes!r}")
         if len(classes) != n_out:
             _fail(f"{where}.classes", f"{len(classes)} names for a model with {n_out} outputs")
-    return Algorithm(name, model, builder.name, scaling, classes, emulator, scale)
+    float_model = None
+    if doc.get("float_model") is not None:
+        float_model = _resolve(base, doc["float_model"], f"{where}.float_model", "float model")
+    return Algorithm(name, model, builder.name, scaling, classes, emulator, scale, float_model)
 
 
 def _output_shapes(emulator):
