@@ -140,25 +140,72 @@ class Counts:
 
 # -- evaluation of one chunk ---------------------------------------------------------------------------
 
+_NOT_EVALUATED = np.iinfo(np.int64).min  # score code of events a model was not run on: below any threshold
+
+
 class _Evaluator:
+    """Evaluates a menu on a chunk. A model whose every seed has a cut-only ``require`` runs only on the
+    events passing one of those cuts (the others cannot fire its seeds, and histograms keep only events
+    that pass): the answer is the same, the work is what the seeds need."""
+
     def __init__(self, menu, seed_names):
         self.menu = menu
         self.names = seed_names  # evaluation order (dependencies first)
+        seeds = menu.seeds
+        self.cut_only = []  # seeds whose value needs no model, in order
+        for n in seed_names:
+            if seeds[n].kind == "cut" and all(r in self.cut_only for r in seeds[n].references()):
+                self.cut_only.append(n)
+        by_alg = {}
+        for n in seed_names:
+            if seeds[n].kind == "score":
+                by_alg.setdefault(seeds[n].algorithm, []).append(seeds[n])
+        self.masked = {a: [s.require for s in ss] for a, ss in by_alg.items()
+                       if all(s.require is not None and s.references() <= set(self.cut_only) for s in ss)}
 
-    def scores(self, chunk, algorithms):
+    def cuts(self, chunk):
+        decisions = {}
+        for name in self.cut_only:
+            decisions[name] = expr.evaluate(self.menu.seeds[name].cut, chunk, decisions)
+        return decisions
+
+    def masks(self, chunk, cuts):
+        """{algorithm: events it must be evaluated on} for the algorithms whose seeds all require cuts."""
+        out = {}
+        for alg, nodes in self.masked.items():
+            m = expr.evaluate(nodes[0], chunk, cuts)
+            for node in nodes[1:]:
+                m = m | expr.evaluate(node, chunk, cuts)
+            out[alg] = m
+        return out
+
+    def scores(self, chunk, algorithms, masks=None):
         out = {}
         for name in algorithms:
             alg = self.menu.algorithms[name]
             x = inputs.build(alg.inputs, chunk, alg.scale)
-            raw = alg.emulator.predict_raw(x)
-            raw = raw[0] if isinstance(raw, list) else raw
-            out[name] = np.asarray(raw).reshape(len(x), -1)
+            mask = None if masks is None else masks.get(name)
+            if mask is None:
+                out[name] = self._predict(alg, x)
+            else:
+                full = np.full((len(x), alg.n_outputs), _NOT_EVALUATED, np.int64)
+                if mask.any():
+                    full[mask] = self._predict(alg, x[mask])
+                out[name] = full
         return out
 
-    def decide(self, chunk, scores, names=None):
+    @staticmethod
+    def _predict(alg, x):
+        raw = alg.emulator.predict_raw(x)
+        raw = raw[0] if isinstance(raw, list) else raw
+        return np.asarray(raw).reshape(len(x), -1)
+
+    def decide(self, chunk, scores, names=None, known=None):
         """{seed: bool (n,)} before prescale, for ``names`` (default: all) in dependency order."""
-        decisions = {}
-        for name in (names or self.names):
+        decisions = dict(known or {})
+        for name in (self.names if names is None else names):
+            if name in decisions:
+                continue
             seed = self.menu.seeds[name]
             if seed.kind == "cut":
                 decisions[name] = expr.evaluate(seed.cut, chunk, decisions)
@@ -268,17 +315,18 @@ def histogram_shard(menu, sample, item, chunk_size, fields, tick=None):
     order = menu.order()
     ev = _Evaluator(menu, order)
     solved = [n for n in order if menu.seeds[n].rate_hz is not None]
-    algs = sorted({menu.seeds[n].algorithm for n in solved})
     deps = _closure(menu, [r for n in solved for r in menu.seeds[n].references()])
+    algs = sorted({menu.seeds[n].algorithm for n in solved + deps if menu.seeds[n].kind == "score"})
     hists = {n: CodeHistogram() for n in solved}
     n_events = 0
     for chunk in _chunks_of(sample, item, chunk_size, fields):
-        scores = ev.scores(chunk, algs)
-        dec = ev.decide(chunk, scores, deps) if deps else {}
+        cuts = ev.cuts(chunk)
+        scores = ev.scores(chunk, algs, ev.masks(chunk, cuts))
+        dec = ev.decide(chunk, scores, deps, known=cuts)
         for n in solved:
             s = menu.seeds[n]
             hists[n].add(scores[s.algorithm][ev.required(chunk, n, dec), s.output])
-        n = len(scores[algs[0]])
+        n = len(next(iter(chunk.values())))
         n_events += n
         if tick:
             tick(n)
@@ -299,7 +347,7 @@ def solve_thresholds(menu, hists, n_events):
         s.threshold = s.threshold_raw * 2.0 ** -spec.frac
 
 
-def _float_decisions(menu, chunk, dec, compare_float):
+def _float_decisions(menu, chunk, dec, compare_float, masks):
     """{score seed: float-model decision} at the seed's threshold value, for algorithms with a float model."""
     out, values = {}, {}
     for name, s in menu.seeds.items():
@@ -307,7 +355,12 @@ def _float_decisions(menu, chunk, dec, compare_float):
         if alg is None or alg.float_model is None or not compare_float:
             continue
         if alg.name not in values:
-            values[alg.name] = alg.float_predict(inputs.build(alg.inputs, chunk, alg.scale))
+            x = inputs.build(alg.inputs, chunk, alg.scale)
+            mask = masks.get(alg.name, np.ones(len(x), bool))
+            v = np.full((len(x), alg.n_outputs), -np.inf)
+            if mask.any():
+                v[mask] = alg.float_predict(x[mask])
+            values[alg.name] = v
         fired = values[alg.name][:, s.output] >= s.threshold
         if s.require is not None:
             fired &= expr.evaluate(s.require, chunk, dec)
@@ -327,8 +380,10 @@ def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PIL
     counts = Counts(seeds, tuple(pileup_edges))
     counters = [PrescaleCounter(menu.seeds[n].prescale) for n in seeds]
     for chunk in _chunks_of(sample, item, chunk_size, fields):
-        scores = ev.scores(chunk, score_algs)
-        dec = ev.decide(chunk, scores)
+        cuts = ev.cuts(chunk)
+        masks = ev.masks(chunk, cuts)
+        scores = ev.scores(chunk, score_algs, masks)
+        dec = ev.decide(chunk, scores, known=cuts)
         decided = np.stack([dec[n] for n in seeds], 1)
         passed = np.stack([c.apply(decided[:, j]) for j, c in enumerate(counters)], 1)
         hist_codes = {}
@@ -337,7 +392,7 @@ def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PIL
             hist_codes[n] = scores[s.algorithm][ev.required(chunk, n, dec), s.output]
         pu = np.asarray(chunk["n_pileup"], np.int64) if "n_pileup" in chunk else None
         counts.add(decided, passed, pu, hist_codes)
-        for name, fired in _float_decisions(menu, chunk, dec, compare_float).items():
+        for name, fired in _float_decisions(menu, chunk, dec, compare_float, masks).items():
             j = seeds.index(name)
             counts.float_fired[j] += int(fired.sum())
             counts.float_agree[j] += int((fired == decided[:, j]).sum())

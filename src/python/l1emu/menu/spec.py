@@ -36,6 +36,10 @@ class Algorithm:
     float_model: str | None = None  # absolute path of the float (QKeras/Keras) model, if given
     _keras: object = None  # loaded on first use, in the process that evaluates (not pickled)
 
+    @property
+    def n_outputs(self):
+        return sum(int(math.prod(s)) for s in _output_shapes(self.emulator))
+
     def float_predict(self, x):
         """Outputs of the float model on the (scaled, unquantized) inputs, (n, n_out) float64."""
         if self._keras is None:
