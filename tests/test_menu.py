@@ -358,6 +358,10 @@ def test_files_are_shards_with_their_own_prescale_counters(menu_path, tmp_path):
     for name in ("J100", "B_frac", "A", "J50"):
         assert r["seeds"][name]["count"] == sum(w[name].sum() for w in want), name
     assert r["background"]["files"] == paths and r["background"]["n_events"] == 30_000
+    # the rate-solved threshold comes from the histograms of both files together
+    codes = np.round(data["jet_features"][:, 0].astype(np.float64) * 1024).astype(int)
+    t_star = min(t for t in range(-1, 1026) if (codes >= t).sum() / 30_000 * BX <= 1e6)
+    assert r["seeds"]["A_1MHz"]["threshold_raw"] == t_star
     one = menu.replay([paths[0]], chunk_size=777).report
     assert one["seeds"]["J100"]["count"] == want[0]["J100"].sum()
 

@@ -23,7 +23,10 @@ def _sample(process, n, seed, fields, echo, progress):
     generator version, the process, seed, size and fields)."""
     from . import events
 
-    key = f"{process}-s{seed}-n{n}-{events.VERSION}-{abs(hash(tuple(fields))) % 10**8:08d}"
+    import hashlib
+
+    digest = hashlib.sha256(" ".join(sorted(fields)).encode()).hexdigest()[:8]
+    key = f"{process}-s{seed}-n{n}-{events.VERSION}-{digest}"
     path = os.path.join(_cache(), f"{key}.h5")
     if os.path.exists(path):
         return path, False

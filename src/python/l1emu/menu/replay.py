@@ -447,7 +447,7 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
         for item in bkg.items:
             hists, n = histogram_shard(menu, "background", item, chunk_size, fields, tick)
             n_bkg += n
-            merged = hists if merged is None else {k: merged[k].merged(v) for k, v in merged.items()}
+            merged = hists if merged is None else {k: merged[k].merged(v) for k, v in hists.items()}
         solve_thresholds(menu, merged, n_bkg)
     results = {}
     writer = _DecisionWriter(decisions, list(menu.seeds)) if decisions is not None else None
