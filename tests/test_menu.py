@@ -148,6 +148,12 @@ def test_synthetic_menu_counts(menu_path, report):
     # pileup bins: every event with a valid n_pileup counted once
     assert sum(r["pileup"]["n_events"]) == N_EVENTS
     assert sum(r["pileup"]["counts"]["J50"]) == passed["J50"].sum()
+    # turn-on counts in bins of leading-jet pt (20 GeV, last bin with the overflow), before prescale
+    t = r["turn_on"]
+    bins = np.minimum(data["jet"][:, 0, 0] // 20, len(t["edges"]) - 2).astype(int)
+    np.testing.assert_array_equal(t["n_events"]["background"], np.bincount(bins, minlength=len(t["edges"]) - 1))
+    np.testing.assert_array_equal(t["counts"]["background"]["J100"],
+                                  np.bincount(bins[raw["J100"]], minlength=len(t["edges"]) - 1))
     # efficiencies on the signal sample, with Clopper-Pearson intervals around them
     sig = _events(20_000, seed=6)
     sraw, spassed = _expected(sig, t_star)

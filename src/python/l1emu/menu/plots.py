@@ -646,6 +646,41 @@ def _plot_rate_vs_pileup(report, path):
     return _save(fig, path)
 
 
+def _plot_turn_on(report, sample, path, max_seeds=8):
+    """Efficiency (before prescale) vs leading-jet pt in one sample: score seeds first, then the cut seeds
+    that fire most."""
+    t = report.get("turn_on") or {}
+    edges = np.asarray(t.get("edges") or [], dtype=np.float64)
+    n_ev = np.asarray((t.get("n_events") or {}).get(sample) or [], dtype=np.float64)
+    counts = (t.get("counts") or {}).get(sample) or {}
+    if edges.size < 2 or n_ev.size != edges.size - 1 or not counts or n_ev.sum() == 0:
+        return None
+    seeds_info = report.get("seeds") or {}
+    score = [s for s in counts if (seeds_info.get(s) or {}).get("kind") == "score"]
+    cuts = sorted((s for s in counts if s not in score), key=lambda s: -float(np.sum(counts[s])))
+    chosen = (score + cuts)[:max_seeds]
+    centres, half = 0.5 * (edges[1:] + edges[:-1]), 0.5 * (edges[1:] - edges[:-1])
+    fig = _new_figure((14, 9))
+    ax = fig.add_subplot()
+    ok = n_ev > 0
+    for i, name in enumerate(chosen):
+        c = np.asarray(counts[name], dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            eff = np.where(ok, c / np.maximum(n_ev, 1), np.nan)
+        lo, hi = wilson_interval(c, n_ev)
+        ax.errorbar(centres[ok], eff[ok], xerr=half[ok], yerr=[eff[ok] - lo[ok], hi[ok] - eff[ok]],
+                    linestyle="none", marker=_PU_MARKERS[i % len(_PU_MARKERS)], markersize=8,
+                    color=_PU_COLORS[i % len(_PU_COLORS)], elinewidth=1.2, capsize=0,
+                    label=_mathsafe(_short(name)))
+    ax.set_ylim(0, 1.35)
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlabel("Leading jet $p_T$ [GeV]")
+    ax.set_ylabel(f"Efficiency ({_mathsafe(_short(sample))}, before prescale)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=14, frameon=False)
+    _label(ax, report, loc=0)
+    return _save(fig, path)
+
+
 # --------------------------------------------------------------------------------------------------
 # entry point
 
@@ -691,4 +726,8 @@ def write_plots(result, folder) -> list[str]:
         p = _plot_rate_vs_pileup(report, os.path.join(folder, "rate_vs_pileup.png"))
         if p:
             written.append(p)
+        for sample in (report.get("signals") or {}):
+            p = _plot_turn_on(report, sample, os.path.join(folder, f"turn_on_{unique(safe_name(sample))}.png"))
+            if p:
+                written.append(p)
     return written

@@ -18,7 +18,8 @@ from . import expr, inputs
 from .stats import PrescaleCounter, solve_threshold
 
 DEFAULT_CHUNK_SIZE = 65536
-DEFAULT_PILEUP_EDGES = tuple(range(0, 121, 10)) + (1000,)
+DEFAULT_PILEUP_EDGES = tuple(range(0, 151, 10))  # the last bin also holds the overflow
+TURN_ON_EDGES = tuple(range(0, 601, 20))  # leading-jet pt [GeV]; the last bin also holds the overflow
 
 
 class ReplayError(L1emuError):
@@ -79,6 +80,8 @@ class Counts:
     pileup_events: np.ndarray = None
     pileup_counts: np.ndarray = None  # [seed (+ total), bin]
     histograms: dict = field(default_factory=dict)  # score seed -> CodeHistogram (events passing require)
+    turn_on_events: np.ndarray = None  # [bin of jet[0].pt]
+    turn_on_counts: np.ndarray = None  # [seed, bin]: events the seed fires (before prescale)
     float_fired: np.ndarray = None  # [seed]: events the float model fires (before prescale), score seeds
     float_agree: np.ndarray = None  # [seed]: events where float and firmware decisions agree
 
@@ -92,10 +95,18 @@ class Counts:
         self.pileup_events = np.zeros(b, np.int64)
         self.pileup_counts = np.zeros((s + 1, b), np.int64)
         self.float_fired = np.zeros(s, np.int64)
+        self.turn_on_events = np.zeros(len(TURN_ON_EDGES) - 1, np.int64)
+        self.turn_on_counts = np.zeros((s, len(TURN_ON_EDGES) - 1), np.int64)
         self.float_agree = np.zeros(s, np.int64)
 
-    def add(self, decided, passed, n_pileup, scores):
+    def add(self, decided, passed, n_pileup, scores, lead_pt=None):
         n = len(decided)
+        if lead_pt is not None:
+            nb = len(TURN_ON_EDGES) - 1
+            b = np.clip(np.searchsorted(TURN_ON_EDGES, lead_pt, side="right") - 1, 0, nb - 1)
+            self.turn_on_events += np.bincount(b, minlength=nb)
+            for j in range(len(self.seeds)):
+                self.turn_on_counts[j] += np.bincount(b[decided[:, j]], minlength=nb)
         self.n_events += n
         self.unprescaled += decided.sum(0)
         self.prescaled += passed.sum(0)
@@ -125,7 +136,8 @@ class Counts:
             raise ReplayError("cannot merge counts of different menus or pileup binnings")
         out = Counts(self.seeds, self.pileup_edges)
         for name in ("n_events", "unprescaled", "prescaled", "pure", "overlap", "multiplicity", "total",
-                     "total_unprescaled", "pileup_events", "pileup_counts", "float_fired", "float_agree"):
+                     "total_unprescaled", "pileup_events", "pileup_counts", "float_fired", "float_agree",
+                     "turn_on_events", "turn_on_counts"):
             setattr(out, name, getattr(self, name) + getattr(other, name))
         for name in set(self.histograms) | set(other.histograms):
             a, b = self.histograms.get(name), other.histograms.get(name)
@@ -293,7 +305,7 @@ def source(name, spec, fields):
 
 
 def needed_fields(menu):
-    fields = {"n_pileup"}
+    fields = {"n_pileup", "jet"}  # jet: the turn-on curves in leading-jet pt
     for seed in menu.seeds.values():
         for node in (seed.cut, seed.require):
             if node is not None:
@@ -391,7 +403,8 @@ def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PIL
             s = menu.seeds[n]
             hist_codes[n] = scores[s.algorithm][ev.required(chunk, n, dec), s.output]
         pu = np.asarray(chunk["n_pileup"], np.int64) if "n_pileup" in chunk else None
-        counts.add(decided, passed, pu, hist_codes)
+        lead = np.asarray(chunk["jet"][:, 0, 0], np.float64) if "jet" in chunk else None
+        counts.add(decided, passed, pu, hist_codes, lead)
         for name, fired in _float_decisions(menu, chunk, dec, compare_float, masks).items():
             j = seeds.index(name)
             counts.float_fired[j] += int(fired.sum())

@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 
+from .replay import TURN_ON_EDGES
 from .stats import clopper_pearson, solve_threshold, wilson
 
 FORMAT, VERSION = "l1emu-rates", 1
@@ -138,6 +139,10 @@ class ReplayResult:
             "signals": {k: {"files": v.files, "n_events": results[k].n_events} for k, v in sigs.items()},
             "seeds": seeds, "total": total,
             "overlap": {"seeds": list(names), "counts": b.overlap.tolist()},
+            "turn_on": {"variable": "jet[0].pt", "edges": list(TURN_ON_EDGES),
+                        "n_events": {k: c.turn_on_events.tolist() for k, c in results.items()},
+                        "counts": {k: {nm: c.turn_on_counts[j].tolist() for j, nm in enumerate(names)}
+                                   for k, c in results.items()}},
             "pileup": {"edges": list(b.pileup_edges), "n_events": b.pileup_events.tolist(),
                        "counts": {**{nm: b.pileup_counts[j].tolist() for j, nm in enumerate(names)},
                                   "total": b.pileup_counts[-1].tolist()}},
