@@ -63,3 +63,18 @@ def test_replay_command_errors(toy_model, tmp_path):  # noqa: F811
                                   str(tmp_path / "o2")])
     assert r.exit_code == 2 and "corrupt.h5" in r.output and not (tmp_path / "o2").exists()
     np.testing.assert_equal(sorted(p for p in os.listdir(tmp_path) if p.startswith(".")), [])
+
+
+def test_info_command(toy_model, tmp_path):  # noqa: F811
+    (toy_model.parent / "info_menu.yaml").write_text(MENU)
+    r = CliRunner().invoke(main, ["info", str(toy_model.parent / "info_menu.yaml")])
+    assert r.exit_code == 0 and "8 seeds" in r.output and "solved for 1e+06 Hz" in r.output, r.output
+    r = CliRunner().invoke(main, ["info", str(toy_model)])
+    assert r.exit_code == 0 and "total MACs per event: 32" in r.output, r.output
+    path, _ = _files(tmp_path, 50, 44)
+    r = CliRunner().invoke(main, ["info", path])
+    assert r.exit_code == 0 and json.loads(r.output)["n_events"] == 50
+    bad = tmp_path / "bad.l1emu"
+    bad.write_bytes(b"junk")
+    r = CliRunner().invoke(main, ["info", str(bad)])
+    assert r.exit_code == 2 and "bad.l1emu" in r.output and "Traceback" not in r.output

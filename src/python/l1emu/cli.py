@@ -205,3 +205,38 @@ def generate(process, n_events, output, seed, chunk_size, fmt, constituents, ima
     size = os.path.getsize(output) / 1e6
     click.echo(f"wrote {meta['n_events']:,} {process} crossings (seed {seed}) to {output}: "
                f"{size:,.1f} MB, {meta['n_events'] / elapsed:,.0f} crossings/s")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def info(path):
+    """Describe a model file (.l1emu), an event file (.h5/.parquet/.root) or a menu (.yaml)."""
+    import json
+
+    from .errors import L1emuError
+
+    try:
+        if path.endswith((".yaml", ".yml")):
+            from .menu import Menu
+
+            m = Menu.load(path)
+            click.echo(f"menu {m.name!r}: {m.bunch_crossing_rate_hz / 1e6:.4g} MHz crossings, {len(m.seeds)} seeds")
+            for name, a in m.algorithms.items():
+                click.echo(f"  algorithm {name}: {a.model} <- {a.inputs}" + (f" (scaled by {a.scaling})" if a.scaling else "")
+                           + (f", classes {a.classes}" if a.classes else ""))
+            for name, s in m.seeds.items():
+                what = (f"score {s.score_label} >= {s.threshold:g} [raw {s.threshold_raw}]" if s.threshold is not None
+                        else f"score {s.score_label} solved for {s.rate_hz:g} Hz") if s.kind == "score" else "cut"
+                click.echo(f"  seed {name}: {what}" + (f", prescale {s.prescale:g}" if s.prescale != 1 else ""))
+        elif path.endswith(".l1emu"):
+            from .emulator import load
+
+            load(path).summary(print_fn=click.echo)
+        else:
+            from . import events
+
+            meta = events.info(path)
+            click.echo(json.dumps({k: meta[k] for k in meta if k != "sources"} | {"sources": meta.get("sources", [])},
+                                  indent=1))
+    except L1emuError as exc:
+        raise CliError(str(exc)) from None
