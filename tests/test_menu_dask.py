@@ -131,6 +131,7 @@ def test_identical_to_single_process(client, menu_path, samples, layout, report)
         joined = menu.replay(samples["three_joined"], dask=client).report["seeds"]["A_1MHz"]
         assert dist.report["seeds"]["A_1MHz"]["threshold_raw"] == joined["threshold_raw"]
         assert dist.report["seeds"]["A_1MHz"]["count"] == joined["count"]
+        assert menu.replay(samples["three_joined"]).report["seeds"]["A_1MHz"] == joined
     report(f"dask replay == single-process replay ({layout}: {len(samples[layout])} background shards, "
            f"{n_bkg} crossings, thresholds and histograms included)")
 
