@@ -275,3 +275,25 @@ def test_cli_workers_and_dask_address(client, menu_path, samples, tmp_path):
     r = runner.invoke(main, args + ["-o", str(tmp_path / "z"), "--dask", "tcp://127.0.0.1:1"])
     assert r.exit_code == 2 and "cannot connect" in r.output
     assert not os.path.exists(tmp_path / "x") and not os.path.exists(tmp_path / "z")
+
+
+def test_generate_files_on_the_cluster(client, tmp_path):
+    from l1emu.menu.distributed import generate_files
+
+    paths = [tmp_path / "zb_0.h5", tmp_path / "zb_1.parquet", tmp_path / "zb_2.h5"]
+    ticks = []
+    out = generate_files(client, "zerobias", paths, 3000, seed=7, pileup=40, progress=ticks.append)
+    assert out == [str(p) for p in paths] and sum(ticks) == 9000
+    for i, p in enumerate(paths):
+        want = events.generate_all("zerobias", 3000, 7 + i, pileup=40)
+        got = events.read(str(p))
+        assert set(got) == set(want)
+        for k in want:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{p.name}:{k}")
+        assert events.info(str(p))["n_events"] == 3000
+    with pytest.raises(ReplayError, match="exists"):
+        generate_files(client, "zerobias", paths[:1], 10)
+    with pytest.raises(l1emu.L1emuError, match="nope"):
+        generate_files(client, "nope", [tmp_path / "x.h5"], 10)
+    assert not os.path.exists(tmp_path / "x.h5")
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]  # no temporaries left

@@ -196,3 +196,53 @@ def local_cluster(n_workers, **kwargs):
     with warnings.catch_warnings():  # the scheduler's loopback HTTP server moves off a busy port 8787: fine
         warnings.filterwarnings("ignore", message="Port .* is already in use")
         return LocalCluster(**options)
+
+
+# -- event files generated where they are replayed -------------------------------------------------------
+
+def _generate_task(process, path, n_events, seed, options):
+    from .. import events
+
+    try:
+        # overwrite: the client checked that no file was there; a rerun after a worker died mid-rename may find its own
+        meta = events.write(path, events.generate(process, n_events, seed, **options), overwrite=True)
+    except L1emuError as err:
+        return "error", str(err)
+    return "ok", int(meta["n_events"])
+
+
+def generate_files(client, process, paths, n_events, seed=1, *, progress=None, retries=DEFAULT_RETRIES, **options):
+    """Generate one event file per path on the cluster (a task each, written by the worker, atomically):
+    file i holds ``n_events`` crossings of ``process`` with seed ``seed + i``, identical to
+    ``l1emu generate -p PROCESS -n N --seed SEED+i -o PATH``. ``options``: as events.generate
+    (with_constituents, with_images, pileup, chunk_size). Returns the absolute paths."""
+    from .. import events
+
+    check_client(client)
+    paths = [os.path.abspath(os.fspath(p)) for p in paths]
+    if len(set(paths)) != len(paths):
+        raise ReplayError("generate_files: the same output path is given twice")
+    for i, p in enumerate(paths):
+        events.generate(process, n_events, seed + i, **options)  # bad arguments fail here, before any task
+        if os.path.exists(p):
+            raise ReplayError(f"{p!r} exists: remove it first (generated files are never overwritten)")
+    distributed = _require_distributed()
+    run_id = uuid.uuid4().hex[:12]
+    futures = {client.submit(_generate_task, process, p, n_events, seed + i, dict(options),
+                             key=f"l1emu-generate-{i}-{run_id}", pure=False, retries=retries): p
+               for i, p in enumerate(paths)}
+    try:
+        for future in distributed.as_completed(list(futures)):
+            path = futures[future]
+            try:
+                status, value = future.result()
+            except Exception as err:  # noqa: BLE001
+                raise ReplayError(_named(process, path, f"cannot be generated ({type(err).__name__}: {err})")) \
+                    from None
+            if status == "error":
+                raise ReplayError(_named(process, path, value))
+            if progress:
+                progress(value)
+    finally:
+        client.cancel([f for f in futures if not f.done()], force=True)
+    return paths
