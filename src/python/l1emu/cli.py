@@ -53,7 +53,8 @@ def _parse_signals(values):
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Write the PNG plots.")
 @click.option("--overwrite", is_flag=True, help="Replace the output directory if it exists.")
 @click.option("--workers", type=int, default=None,
-              help="Replay the event files as tasks on a local Dask cluster of N worker processes (needs the 'dask' extra).")
+              help="Replay the event files as tasks on a local Dask cluster of N worker processes "
+                   "(needs the 'dask' extra).")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
               help="Replay on an existing Dask scheduler, e.g. tcp://host:8786 (see docs/scaling.md).")
 def replay(menu, background, signal, output, decisions, threads, chunk_size, column, compare_float, plots, overwrite,
