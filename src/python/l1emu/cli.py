@@ -52,8 +52,15 @@ def _parse_signals(values):
               help="Also run each algorithm's float_model at the same thresholds (needs TensorFlow).")
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Write the PNG plots.")
 @click.option("--overwrite", is_flag=True, help="Replace the output directory if it exists.")
-def replay(menu, background, signal, output, decisions, threads, chunk_size, column, compare_float, plots, overwrite):
+@click.option("--workers", type=int, default=None,
+              help="Replay the event files as tasks on a local Dask cluster of N worker processes "
+                   "(needs the 'dask' extra).")
+@click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
+              help="Replay on an existing Dask scheduler, e.g. tcp://host:8786 (see docs/scaling.md).")
+def replay(menu, background, signal, output, decisions, threads, chunk_size, column, compare_float, plots, overwrite,
+           workers, dask_address):
     """Replay a trigger MENU on BACKGROUND event files: rates, efficiencies, thresholds, overlaps."""
+    import contextlib
     import os
     import time
 
@@ -69,6 +76,13 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
         signals = _parse_signals(signal)
         if os.path.exists(output) and not overwrite:
             raise CliError(f"output directory {output!r} exists; pass --overwrite to replace it")
+        if workers is not None and dask_address is not None:
+            raise CliError("--workers and --dask exclude each other: a local cluster or an existing scheduler")
+        if workers is not None and workers < 1:
+            raise CliError(f"--workers {workers}: expected a positive number of worker processes")
+        if decisions is not None and (workers is not None or dask_address is not None):
+            raise CliError("--decisions is written in input order by the single-process replay; "
+                           "it is not available with --workers/--dask")
         m = Menu.load(menu)
         if column is not None:
             m = m.with_column(column)
@@ -77,17 +91,20 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
         n_sig = sum(source(k, v, fields).n_events for k, v in signals.items())
         solved = any(s.rate_hz is not None for s in m.seeds.values())
         total = n_bkg * (2 if solved else 1) + n_sig
-        start = time.perf_counter()
-        with Progress(*_progress_columns(), console=console, transient=False) as bar:
-            task = bar.add_task(f"replay {m.name}", total=total, rate="")
+        with contextlib.ExitStack() as stack:
+            client = _dask_client(stack, workers, dask_address, console)
+            start = time.perf_counter()
+            with Progress(*_progress_columns(), console=console, transient=False) as bar:
+                task = bar.add_task(f"replay {m.name}", total=total, rate="")
 
-            def advance(n):
-                done = bar.tasks[0].completed + n
-                bar.update(task, advance=n, rate=f"{done / max(time.perf_counter() - start, 1e-9):,.0f} crossings/s")
+                def advance(n):
+                    done = bar.tasks[0].completed + n
+                    bar.update(task, advance=n,
+                               rate=f"{done / max(time.perf_counter() - start, 1e-9):,.0f} crossings/s")
 
-            res = m.replay(list(background), signals=signals, threads=threads, chunk_size=chunk_size,
-                           progress=advance, decisions=decisions, compare_float=compare_float)
-        elapsed = time.perf_counter() - start
+                res = m.replay(list(background), signals=signals, threads=threads, chunk_size=chunk_size,
+                               progress=advance, decisions=decisions, compare_float=compare_float, dask=client)
+            elapsed = time.perf_counter() - start
         res.write(output, overwrite=overwrite, plots=plots)
     except L1emuError as exc:
         raise CliError(str(exc)) from None
@@ -97,6 +114,26 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
     console.print(f"{total:,} crossings replayed in {elapsed:.1f} s ({total / elapsed:,.0f}/s); "
                   f"wrote {output}/report.json, rates.csv" + (", plots" if plots else "")
                   + (f"; decisions in {decisions}" if decisions else ""))
+
+
+def _dask_client(stack, workers, address, console):
+    """A distributed.Client for --workers N (a loopback LocalCluster, closed on exit) or --dask ADDRESS."""
+    if workers is None and address is None:
+        return None
+    try:
+        import distributed
+    except ImportError:
+        raise CliError("--workers/--dask need the 'dask' extra: pip install 'l1emu[dask]'") from None
+    if workers is not None:
+        from .menu.distributed import local_cluster
+
+        with console.status(f"starting a local Dask cluster of {workers} worker processes"):
+            cluster = stack.enter_context(local_cluster(workers))
+            return stack.enter_context(distributed.Client(cluster))
+    try:
+        return stack.enter_context(distributed.Client(address, timeout="20s"))
+    except (OSError, TimeoutError, ValueError) as err:
+        raise CliError(f"--dask {address!r}: cannot connect to the Dask scheduler ({err})") from None
 
 
 @main.command()

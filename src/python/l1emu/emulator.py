@@ -36,6 +36,9 @@ class Emulator:
         self._names = [inp["name"]] + [layer["name"] for layer in graph["layers"]]
         self._shapes = [self.input_shape] + [tuple(layer["shape"]) for layer in graph["layers"]]
 
+    def __reduce__(self):  # pickles as its model graph (plain data): rebuilt in the receiving process
+        return (Emulator, (self.graph, self.threads))
+
     # -- evaluation -------------------------------------------------------------------------------
     def _prepare(self, X, check_finite):
         X = np.asarray(X)

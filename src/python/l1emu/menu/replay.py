@@ -451,10 +451,19 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
     from .report import ReplayResult
 
     if dask is not None:
-        raise ReplayError("replay on Dask is not available yet; run without dask=")
+        from . import distributed
+
+        distributed.check_client(dask)
+        if decisions is not None:
+            raise ReplayError("decisions= (--decisions) is written in input order by the single-process replay; "
+                              "it is not available with dask= (--workers/--dask)")
     menu, chunk_size, fields, bkg, sigs = prepare(menu, background, signals, threads=threads,
                                                   chunk_size=chunk_size, column=column, decisions=decisions)
     tick = progress or (lambda n: None)
+    if dask is not None:
+        results = distributed.run(dask, menu, bkg, sigs, chunk_size=chunk_size, fields=fields,
+                                  pileup_edges=pileup_edges, tick=tick, compare_float=compare_float, threads=threads)
+        return ReplayResult.build(menu, bkg, sigs, results, reference_rate_hz, compare_float)
     if any(s.rate_hz is not None for s in menu.seeds.values()):
         merged, n_bkg = None, 0
         for item in bkg.items:
