@@ -402,3 +402,18 @@ def test_models_run_only_where_their_seeds_require(menu_path):
     for seed in ("A_req", "B_req"):
         np.testing.assert_array_equal(a.histograms[seed].background, b.histograms[seed].background)
     assert a.histograms["A_req"].background.sum() == ((pt >= 100) & (np.abs(eta) <= 1.5)).sum()
+
+
+def test_corrupt_data_pages_are_named_in_the_local_replay(menu_path, tmp_path):
+    from l1emu import events
+
+    data = _events(6000, seed=61)
+    bad = str(tmp_path / "bad.parquet")
+    events.write(bad, [data], metadata={"sources": [{"process": "toy", "n_events": 6000}]})
+    size = os.path.getsize(bad)
+    with open(bad, "r+b") as f:  # the column pages; the footer that info() reads survives
+        f.seek(size // 4)
+        f.write(np.random.default_rng(0).bytes(size // 3))
+    with pytest.raises(ReplayError) as err:
+        Menu.load(menu_path).replay([bad])
+    assert "bad.parquet" in str(err.value) and "\n" not in str(err.value)

@@ -270,6 +270,9 @@ class Source:
                     yield from _events.iter_chunks(it, chunk_size, fields=fields)
                 except L1emuError as err:
                     raise ReplayError(str(err)) from None
+                except Exception as err:  # h5py / pyarrow / uproot read errors: the file is unreadable
+                    raise ReplayError(f"sample {self.name!r}: cannot read {it!r} ({type(err).__name__}: "
+                                      f"{str(err).splitlines()[0] if str(err) else 'no detail'})") from None
             else:
                 for chunk in it:
                     missing = [f for f in fields if f not in chunk]
