@@ -37,7 +37,7 @@ def dumps(graph: dict) -> bytes:
     for i, layer in enumerate(graph["layers"]):
         header["layers"].append({k: v for k, v in layer.items() if k != "arrays"})
         header["layers"][-1]["arrays"] = sorted(layer.get("arrays", {}))
-        for name, arr in layer.get("arrays", {}).items():
+        for name, arr in sorted(layer.get("arrays", {}).items()):
             arr = np.asarray(arr)
             if arr.dtype.kind not in "iub":
                 raise ModelFileError(f"layer '{layer.get('name')}': array '{name}' has dtype {arr.dtype}; "
