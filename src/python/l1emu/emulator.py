@@ -115,12 +115,15 @@ class Emulator:
         if chunk_size is None:
             per_event = 8 * sum(self._core.tensor_size(t) for t in range(len(self._names)))
             chunk_size = n if layers is None else max(1, self.TRACE_CHUNK_BYTES // per_event)
+        shaped = lambda t, o: o.reshape((len(o),) + self._shapes[t]) if raw else self._values(t, o)  # noqa: E731
+        if chunk_size >= n:  # one pass, no copies
+            codes = self._core.run_all(X, self._threads)
+            return {self._names[t]: shaped(t, codes[t]) for t in ids}
         out = {t: np.empty((n,) + self._shapes[t], dtype=np.int64 if raw else np.float64) for t in ids}
-        for start in range(0, max(n, 1), max(chunk_size, 1)):
+        for start in range(0, n, chunk_size):
             codes = self._core.run_all(X[start:start + chunk_size], self._threads)
             for t in ids:
-                o = codes[t]
-                out[t][start:start + len(o)] = o.reshape((len(o),) + self._shapes[t]) if raw else self._values(t, o)
+                out[t][start:start + len(codes[t])] = shaped(t, codes[t])
         return {self._names[t]: out[t] for t in ids}
 
     # -- description ------------------------------------------------------------------------------
