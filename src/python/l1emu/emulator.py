@@ -1,5 +1,7 @@
 """The Emulator: a model graph (plain data, see model_file) bound to the C++ engine."""
 
+import numbers
+
 import numpy as np
 
 from . import _core, model_file
@@ -16,8 +18,8 @@ class Emulator:
     """
 
     def __init__(self, graph: dict, threads: int = 0):
+        self.threads = threads  # checked first: a bad argument fails before any work
         self.graph = graph
-        self.threads = threads
         inp = graph["input"]
         self.input_shape = tuple(inp["shape"])
         self._n_in = int(np.prod(self.input_shape))
@@ -28,7 +30,7 @@ class Emulator:
                                      {k: str(v) for k, v in layer.get("attrs", {}).items()},
                                      {k: np.asarray(v, dtype=np.int64) for k, v in layer.get("arrays", {}).items()})
             self._core.set_outputs(graph["outputs"])
-        except (ValueError, KeyError, TypeError) as err:
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
             if isinstance(err, L1emuError):
                 raise
             raise ModelFileError(f"invalid model graph: {err}") from None
@@ -36,8 +38,25 @@ class Emulator:
         self._names = [inp["name"]] + [layer["name"] for layer in graph["layers"]]
         self._shapes = [self.input_shape] + [tuple(layer["shape"]) for layer in graph["layers"]]
 
-    def __reduce__(self):  # pickles as its model graph (plain data): rebuilt in the receiving process
-        return (Emulator, (self.graph, self.threads))
+    MAX_THREADS = 1024
+
+    @property
+    def threads(self) -> int:
+        """Worker threads of predict/trace; 0 means one per hardware thread."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, value):
+        # checked here, not at the first predict, where the engine's int conversion fails obscurely
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= value <= self.MAX_THREADS
+        if not ok:
+            raise L1emuError(f"threads must be an integer from 0 (one per hardware thread) to {self.MAX_THREADS}, "
+                             f"got {value!r}")
+        self._threads = int(value)
+
+    # -- pickling: an Emulator travels as its model file (pickle, multiprocessing, joblib) ----------
+    def __reduce__(self):
+        return _from_bytes, (model_file.dumps(self.graph), self._threads)
 
     # -- evaluation -------------------------------------------------------------------------------
     def _prepare(self, X, check_finite):
@@ -72,11 +91,40 @@ class Emulator:
         vals = [self._values(t, o) for o, t in zip(outs, self.graph["outputs"])]
         return vals[0] if len(vals) == 1 else vals
 
-    def trace(self, X, raw=False, check_finite=True):
-        """{layer name: outputs} for every layer (float64 values, or int64 codes with raw=True)."""
-        outs = self._core.run_all(self._prepare(X, check_finite), self.threads)
-        return {name: (o.reshape((len(o),) + self._shapes[t]) if raw else self._values(t, o))
-                for t, (name, o) in enumerate(zip(self._names, outs))}
+    TRACE_CHUNK_BYTES = 64 << 20
+
+    def trace(self, X, layers=None, raw=False, check_finite=True, chunk_size=None):
+        """{layer name: outputs} (float64 values, or int64 codes with raw=True) for the input and every
+        layer, or only for ``layers`` (names). The engine computes every tensor of the events it is given,
+        so events go through in chunks of ``chunk_size`` (default: ~64 MB of tensors per chunk when
+        ``layers`` is given, all events at once otherwise): memory is bounded by the selection."""
+        if layers is None:
+            ids = list(range(len(self._names)))
+        else:
+            layers = [layers] if isinstance(layers, str) else list(layers)
+            unknown = [name for name in layers if name not in self._names]
+            if unknown:
+                raise L1emuError(f"trace: unknown layer(s) {', '.join(map(repr, unknown))}; "
+                                 f"the model has {', '.join(self._names)}")
+            ids = sorted({self._names.index(name) for name in layers})
+        if chunk_size is not None and (not isinstance(chunk_size, numbers.Integral) or isinstance(chunk_size, bool)
+                                       or chunk_size < 1):
+            raise L1emuError(f"trace: chunk_size must be a positive integer, got {chunk_size!r}")
+        X = self._prepare(X, check_finite)
+        n = len(X)
+        if chunk_size is None:
+            per_event = 8 * sum(self._core.tensor_size(t) for t in range(len(self._names)))
+            chunk_size = n if layers is None else max(1, self.TRACE_CHUNK_BYTES // per_event)
+        shaped = lambda t, o: o.reshape((len(o),) + self._shapes[t]) if raw else self._values(t, o)  # noqa: E731
+        if chunk_size >= n:  # one pass, no copies
+            codes = self._core.run_all(X, self._threads)
+            return {self._names[t]: shaped(t, codes[t]) for t in ids}
+        out = {t: np.empty((n,) + self._shapes[t], dtype=np.int64 if raw else np.float64) for t in ids}
+        for start in range(0, n, chunk_size):
+            codes = self._core.run_all(X[start:start + chunk_size], self._threads)
+            for t in ids:
+                out[t][start:start + len(codes[t])] = shaped(t, codes[t])
+        return {self._names[t]: out[t] for t in ids}
 
     # -- description ------------------------------------------------------------------------------
     @property
@@ -104,13 +152,22 @@ class Emulator:
             print_fn(text)
         return text
 
-    def save(self, path):
-        model_file.write(path, self.graph)
+    def save(self, path, overwrite=True):
+        """Write the self-contained model file (atomically; created with the user's umask)."""
+        model_file.write(path, self.graph, overwrite=overwrite)
+
+
+def _from_bytes(data, threads):
+    return Emulator(model_file.loads(data, where="pickled l1emu.Emulator"), threads=threads)
 
 
 def load(path, threads: int = 0) -> Emulator:
     """Load a ``.l1emu`` model file (needs numpy only)."""
-    return Emulator(model_file.read(path), threads=threads)
+    graph = model_file.read(path)
+    try:
+        return Emulator(graph, threads=threads)
+    except ModelFileError as err:
+        raise ModelFileError(f"{path}: {err}") from None
 
 
 def check_precision(text, where):

@@ -16,9 +16,22 @@ def parse_precision(text) -> "Spec":
         raise L1emuError(str(err)) from None
 
 
-def quantize(x, precision) -> np.ndarray:
-    """Raw int64 codes of ``x`` assigned to ``precision`` exactly as ap_fixed's double constructor does."""
-    return _core.quantize(np.asarray(x, dtype=np.float64), str(parse_precision(precision)))
+def quantize(x, precision, check_finite=True) -> np.ndarray:
+    """Raw int64 codes of ``x`` assigned to ``precision`` exactly as ap_fixed's double constructor does.
+
+    NaN or inf raise ``L1emuError``, as ``Emulator.predict`` does; with ``check_finite=False`` they get the
+    codes ap_fixed's bit manipulation gives them (what ``predict(X, check_finite=False)`` uses)."""
+    spec = str(parse_precision(precision))
+    try:
+        x = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise L1emuError(f"quantize: values must be real numbers ({err})") from None
+    if check_finite and not np.isfinite(x).all():
+        first = np.argwhere(~np.isfinite(x))[0] if x.ndim else ()
+        at = f" (first at index {tuple(int(i) for i in first)})" if x.ndim else ""
+        raise L1emuError(f"quantize: values contain NaN or inf{at}; pass check_finite=False to quantize them "
+                         "as ap_fixed's double constructor would")
+    return _core.quantize(x, spec)
 
 
 def to_double(codes, precision) -> np.ndarray:

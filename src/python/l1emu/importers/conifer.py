@@ -22,7 +22,20 @@ def _precision(cfg, key):
                                     "fixed-point BDTs only") from None
 
 
+def _check_conifer_model(model):
+    if any(c.__name__ == "ModelBase" and c.__module__.startswith("conifer") for c in type(model).__mro__):
+        return
+    kind = f"{type(model).__module__}.{type(model).__qualname__}"
+    hint = ""
+    if type(model).__name__ == "GradientBoostingRegressor":
+        # conifer 1.11 reads n_classes_, which scikit-learn removed from regressors in 1.1 (where it was 1)
+        hint = " (conifer 1.11 needs `reg.n_classes_ = 1` on a GradientBoostingRegressor before converting)"
+    raise L1emuError(f"not a conifer model ({kind}): convert it with conifer.converters.convert_from_sklearn "
+                     f"(or another conifer converter) and config Backend='cpp'{hint}")
+
+
 def graph_from_conifer(model) -> dict:
+    _check_conifer_model(model)
     cfg = getattr(model, "config", None)
     backend = str(getattr(cfg, "backend", "")).lower()
     if backend != "cpp":

@@ -3,7 +3,7 @@ inferred 'auto' precisions, transposed resource-strategy weights), with every ty
 quantized exactly as the generated C++ does (decimal text -> double -> weight_t)."""
 
 from ...emulator import Emulator
-from ...errors import UnsupportedLayerError
+from ...errors import L1emuError, UnsupportedLayerError
 from . import activation, anomaly, conv, core, shape
 from .common import result_precision
 
@@ -41,7 +41,24 @@ IMPORTERS = {
 }
 
 
+# Backends whose nnet_utils l1emu reproduces and verifies; the others (Quartus, oneAPI, Catapult, ...) have
+# their own kernels and tables, so accepting them would emulate different firmware.
+BACKENDS = ("Vivado", "Vitis")
+
+
+def _check_model_graph(hls_model):
+    if not any(c.__name__ == "ModelGraph" and c.__module__.startswith("hls4ml") for c in type(hls_model).__mro__):
+        kind = f"{type(hls_model).__module__}.{type(hls_model).__qualname__}"
+        raise L1emuError(f"expected an hls4ml ModelGraph, got {kind}: convert it first with "
+                         "hls4ml.converters.convert_from_keras_model (or another hls4ml converter)")
+    backend = hls_model.config.backend.name
+    if backend not in BACKENDS:
+        raise UnsupportedLayerError(f"hls4ml backend '{backend}' is not emulated by l1emu (it emulates "
+                                    f"{' and '.join(BACKENDS)}): convert the model with backend='Vitis' or 'Vivado'")
+
+
 def graph_from_hls4ml(hls_model) -> dict:
+    _check_model_graph(hls_model)
     layers = list(hls_model.get_layers())
     inputs = [layer for layer in layers if layer.class_name == "Input"]
     if len(inputs) != 1:
