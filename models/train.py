@@ -26,7 +26,7 @@ from l1emu.menu import inputs  # noqa: E402
 # ---------------------------------------------------------------------------------------------------------------
 # 1. ad_vae: AXOL1TL-style VAE on zero-bias l1_objects_57, uGT shift scaling; encoders ad_vae_mu2 / ad_vae_kl
 AD = dict(n_train=200_000, latent=8, epochs=30, batch=1024, beta=0.5, bits=8, relu_bits=10, relu_int=5,
-          input_t="fixed<14,6,RND_CONV,SAT>", accum_t="fixed<24,12,RND,SAT>", hidden_t="fixed<18,8,RND,SAT>",
+          input_t="fixed<14,6,RND_CONV,SAT>", accum_t="auto", hidden_t="fixed<18,8,RND,SAT>",
           head_t="fixed<18,10,RND,SAT>", score_t="fixed<24,16,RND,SAT>")
 
 
@@ -110,7 +110,7 @@ def train_ad_vae():
 # ---------------------------------------------------------------------------------------------------------------
 # 2. cicada: float conv-autoencoder teacher on calo_regions, QKeras student regressing log(teacher loss)
 CI = dict(n_train=100_000, teacher_epochs=4, student_epochs=12, batch=512, bits=8, scale=0.125,
-          input_t="ufixed<10,7,RND_CONV,SAT>", accum_t="fixed<24,12,RND,SAT>", conv_t="fixed<16,8,RND,SAT>",
+          input_t="ufixed<10,7,RND_CONV,SAT>", accum_t="auto", conv_t="fixed<16,8,RND,SAT>",
           out_t="fixed<16,8,RND,SAT>")
 
 
@@ -186,7 +186,7 @@ def teacher_score(teacher, raw):
 # ---------------------------------------------------------------------------------------------------------------
 # 3.-5. jet taggers on the 5 jet processes (g, q, W, Z, t)
 JET = dict(n_per_class=30_000, bdt_per_class=6_000, epochs=12, deepsets_epochs=20, batch=512, bits=8,
-           input_t="fixed<16,6,RND_CONV,SAT>", accum_t="fixed<24,12,RND,SAT>", hidden_t="fixed<16,6,RND,SAT>",
+           input_t="fixed<16,6,RND_CONV,SAT>", accum_t="auto", hidden_t="fixed<16,6,RND,SAT>",
            bdt_precision="ap_fixed<18,8>", bdt_trees=60, bdt_depth=3)
 _JET_CACHE = {}
 
@@ -263,7 +263,7 @@ def train_deepsets():
     model = deepsets_model(C.MODEL_SEEDS["deepsets"], JET["bits"])
     info = _fit_tagger(model, X, y, JET["deepsets_epochs"])
     cfg = _tagger_config(model, ["phi1", "phi2", "rho1", "output"])
-    C.set_precision(cfg, "pool", accum=JET["accum_t"], result=JET["hidden_t"])
+    C.set_precision(cfg, "pool", accum="fixed<24,12>", result=JET["hidden_t"])
     C.export_hls4ml(model, "deepsets", cfg)
     return info
 
