@@ -647,7 +647,7 @@ def test_incomplete_h5_refused(tmp_path):
         f.attrs["complete"] = True
         meta = json.loads(f.attrs["metadata"])
         meta["format_version"] = 99
-        f.attrs["metadata"] = json.dumps(meta)
+        f.attrs["metadata"], f.attrs[ev.io.META_CRC_KEY] = ev.io._dump_meta(meta)
     with pytest.raises(EventFileError, match="version 99"):
         ev.info(path)
 

@@ -193,7 +193,7 @@ def demo(model_dir, n_events, signal_events, check_events, output, threads):
 @main.command()
 @click.option("--process", "-p", required=True, help="Process to simulate (see docs/events.md), e.g. zerobias, ttbar.")
 @click.option("--events", "-n", "n_events", type=int, required=True, help="Number of bunch crossings.")
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="Output .h5 or .parquet file.")
+@click.option("--output", "-o", required=True, help="Output .h5 or .parquet file.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed -> identical file).")
 @click.option("--chunk-size", type=int, default=None, help="Events per generated chunk [default: 16384].")
 @click.option("--format", "fmt", type=click.Choice(["h5", "parquet"]), default=None,
@@ -213,32 +213,41 @@ def generate(process, n_events, output, seed, chunk_size, fmt, constituents, ima
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from . import events
-    from .errors import EventFileError, L1emuError
+    from .atomic import Terminated, interruptible
+    from .errors import L1emuError
 
     kwargs = dict(with_constituents=constituents, with_images=images, workers=workers)
     if chunk_size is not None:
         kwargs["chunk_size"] = chunk_size
     if pileup is not None:
         kwargs["pileup"] = pileup
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    bar = Progress(*columns, transient=False)
+    start = []
+
+    def advance(n):  # the first call (n = 0) comes once the output is checked and claimed
+        if not start:
+            start.append(time.perf_counter())
+            bar.start()
+            bar.add_task(f"{process} -> {os.path.basename(output)}", total=n_events, rate="")
+        done = bar.tasks[0].completed + n
+        rate = done / max(time.perf_counter() - start[0], 1e-9)
+        bar.update(bar.task_ids[0], advance=n, rate=f"{rate:,.0f} ev/s")
+
     try:
-        stream = events.generate(process, n_events, seed, **kwargs)
-        if os.path.exists(output) and not overwrite:  # refuse before showing a progress bar
-            raise EventFileError(f"{output!r} exists; pass --overwrite to replace it")
-        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-        start = time.perf_counter()
-        with Progress(*columns, transient=False) as bar:
-            task = bar.add_task(f"{process} -> {os.path.basename(output)}", total=n_events, rate="")
-
-            def advance(n):
-                done = bar.tasks[0].completed + n
-                rate = done / max(time.perf_counter() - start, 1e-9)
-                bar.update(task, advance=n, rate=f"{rate:,.0f} ev/s")
-
-            meta = events.write(output, stream, format=fmt, overwrite=overwrite, progress=advance)
+        with interruptible():  # SIGTERM / SIGHUP clean up as Ctrl-C does
+            stream = events.generate(process, n_events, seed, **kwargs)
+            try:
+                meta = events.write(output, stream, format=fmt, overwrite=overwrite, progress=advance)
+            finally:
+                bar.stop()
     except L1emuError as exc:
         raise CliError(str(exc)) from None
-    elapsed = time.perf_counter() - start
+    except KeyboardInterrupt as exc:
+        how = f"terminated by {exc}" if isinstance(exc, Terminated) else "interrupted"
+        raise CliError(f"{how}: nothing written to {output!r}") from None
+    elapsed = time.perf_counter() - start[0]
     size = os.path.getsize(output) / 1e6
     click.echo(f"wrote {meta['n_events']:,} {process} crossings (seed {seed}) to {output}: "
                f"{size:,.1f} MB, {meta['n_events'] / elapsed:,.0f} crossings/s")

@@ -11,6 +11,8 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 import multiprocessing
 import numbers
+import os
+import signal
 import sys
 from typing import Mapping, Protocol
 
@@ -124,17 +126,38 @@ def _view(slot, spec):
     return np.ndarray(shape, dtype, buffer=slot, offset=offset)
 
 
-def _keep_heap():
-    """In our worker processes only: let glibc keep freed memory for reuse instead of returning it to
-    the kernel after every block (re-faulting tens of MB per block costs as much as generating it)."""
+def _worker_init(parent):
+    """In our forked worker processes. Signals: the parent alone handles Ctrl-C, SIGTERM and SIGHUP
+    (it stops the workers itself), and a worker is killed when its parent dies by any means (Linux
+    PR_SET_PDEATHSIG), so no worker outlives an interrupted, killed or crashed run. Memory: let glibc
+    keep freed memory for reuse instead of returning it to the kernel after every block (re-faulting
+    tens of MB per block costs as much as generating it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # (a mask held by the parent when it forked)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
     try:
         import ctypes
 
-        libc = ctypes.CDLL("libc.so.6")
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         libc.mallopt(-3, 256 << 20)  # M_MMAP_THRESHOLD: block-sized arrays come from the heap
         libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: do not trim the heap top eagerly
     except (OSError, AttributeError):
         pass
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
+
+
+def _stop(pool):
+    """Stop a pool at once (interrupted or abandoned stream): cancel what is queued, kill the workers."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(10)
 
 
 def _block_to_slot(slot, layout, *args):
@@ -161,16 +184,21 @@ def _parallel_blocks(be, process, seed, label, n_blocks, options, workers, names
     n_slots = workers + 1
     slots = [mmap.mmap(-1, max(nbytes, 1)) for _ in range(n_slots)]
     _SLOTS[:] = slots
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_init, initargs=(os.getpid(),))
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_keep_heap) as pool:
-            free, pending = deque(range(n_slots)), deque()
-            for b in range(n_blocks):
-                if not free:
-                    yield _take(pending, slots, layout, free)
-                pending.append(pool.submit(_block_to_slot, free.popleft(), layout, be, process, seed, label, b, options))
-            while pending:
+        free, pending = deque(range(n_slots)), deque()
+        for b in range(n_blocks):
+            if not free:
                 yield _take(pending, slots, layout, free)
+            pending.append(pool.submit(_block_to_slot, free.popleft(), layout, be, process, seed, label, b, options))
+        while pending:
+            yield _take(pending, slots, layout, free)
+    except BaseException:  # an error, an interruption, or the consumer closed the stream early
+        _stop(pool)
+        raise
+    else:
+        pool.shutdown()
     finally:
         _SLOTS[:] = []
         for m in slots:
