@@ -163,13 +163,27 @@ def interruptible(signums=(signal.SIGTERM, signal.SIGHUP)):
         return
 
     def handler(signum, frame):
+        global _pending
         for s in signums:
             signal.signal(s, signal.SIG_DFL)
+        _pending = signum  # raise_pending() re-raises it if this raise lands where Python ignores exceptions
         raise Terminated(signum)
 
     old = {s: signal.signal(s, handler) for s in signums}
     try:
         yield
     finally:
+        global _pending
+        _pending = None
         for s, h in old.items():
             signal.signal(s, h)
+
+
+_pending = None
+
+
+def raise_pending():
+    """Raise Terminated for a signal whose exception was swallowed (e.g. it arrived in a weakref callback or
+    a destructor); call it at safe points such as progress updates."""
+    if _pending is not None:
+        raise Terminated(_pending)

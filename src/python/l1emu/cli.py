@@ -71,45 +71,50 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
     from .menu import Menu
     from .menu.replay import needed_fields, source
 
+    from .atomic import Terminated, interruptible, raise_pending
+
     console = Console(width=None if sys.stdout.isatty() else 160)
     try:
-        signals = _parse_signals(signal)
-        if os.path.exists(output) and not overwrite:
-            raise CliError(f"output directory {output!r} exists; pass --overwrite to replace it")
-        if workers is not None and dask_address is not None:
-            raise CliError("--workers and --dask exclude each other: a local cluster or an existing scheduler")
-        if workers is not None and workers < 1:
-            raise CliError(f"--workers {workers}: expected a positive number of worker processes")
-        if decisions is not None and (workers is not None or dask_address is not None):
-            raise CliError("--decisions is written in input order by the single-process replay; "
-                           "it is not available with --workers/--dask")
-        m = Menu.load(menu)
-        if column is not None:
-            m = m.with_column(column)
-        fields = needed_fields(m)
-        n_bkg = source("background", list(background), fields).n_events
-        n_sig = sum(source(k, v, fields).n_events for k, v in signals.items())
-        solved = any(s.rate_hz is not None for s in m.seeds.values())
-        total = n_bkg * (2 if solved else 1) + n_sig
-        with contextlib.ExitStack() as stack:
-            client = _dask_client(stack, workers, dask_address, console)
-            start = time.perf_counter()
-            with Progress(*_progress_columns(), console=console, transient=False) as bar:
-                task = bar.add_task(f"replay {m.name}", total=total, rate="")
+        with interruptible():  # SIGTERM / SIGHUP clean up as Ctrl-C does
+            signals = _parse_signals(signal)
+            if os.path.exists(output) and not overwrite:
+                raise CliError(f"output directory {output!r} exists; pass --overwrite to replace it")
+            if workers is not None and dask_address is not None:
+                raise CliError("--workers and --dask exclude each other: a local cluster or an existing scheduler")
+            if workers is not None and workers < 1:
+                raise CliError(f"--workers {workers}: expected a positive number of worker processes")
+            if decisions is not None and (workers is not None or dask_address is not None):
+                raise CliError("--decisions is written in input order by the single-process replay; "
+                               "it is not available with --workers/--dask")
+            m = Menu.load(menu)
+            if column is not None:
+                m = m.with_column(column)
+            fields = needed_fields(m)
+            n_bkg = source("background", list(background), fields).n_events
+            n_sig = sum(source(k, v, fields).n_events for k, v in signals.items())
+            solved = any(s.rate_hz is not None for s in m.seeds.values())
+            total = n_bkg * (2 if solved else 1) + n_sig
+            with contextlib.ExitStack() as stack:
+                client = _dask_client(stack, workers, dask_address, console)
+                start = time.perf_counter()
+                with Progress(*_progress_columns(), console=console, transient=False) as bar:
+                    task = bar.add_task(f"replay {m.name}", total=total, rate="")
 
-                def advance(n):
-                    done = bar.tasks[0].completed + n
-                    bar.update(task, advance=n,
-                               rate=f"{done / max(time.perf_counter() - start, 1e-9):,.0f} crossings/s")
+                    def advance(n):
+                        raise_pending()
+                        done = bar.tasks[0].completed + n
+                        bar.update(task, advance=n,
+                                   rate=f"{done / max(time.perf_counter() - start, 1e-9):,.0f} crossings/s")
 
-                res = m.replay(list(background), signals=signals, threads=threads, chunk_size=chunk_size,
-                               progress=advance, decisions=decisions, compare_float=compare_float, dask=client)
-            elapsed = time.perf_counter() - start
-        res.write(output, overwrite=overwrite, plots=plots)
+                    res = m.replay(list(background), signals=signals, threads=threads, chunk_size=chunk_size,
+                                   progress=advance, decisions=decisions, compare_float=compare_float, dask=client)
+                elapsed = time.perf_counter() - start
+            res.write(output, overwrite=overwrite, plots=plots)
     except L1emuError as exc:
         raise CliError(str(exc)) from None
-    except KeyboardInterrupt:
-        raise CliError("interrupted: no output written") from None
+    except KeyboardInterrupt as exc:
+        how = f"terminated by {exc}" if isinstance(exc, Terminated) else "interrupted"
+        raise CliError(f"{how}: no output written") from None
     console.print(res.table())
     console.print(f"{total:,} crossings replayed in {elapsed:.1f} s ({total / elapsed:,.0f}/s); "
                   f"wrote {output}/report.json, rates.csv" + (", plots" if plots else "")
