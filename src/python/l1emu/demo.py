@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-SIGNALS = ["ato4l", "lqtobtau", "htotautau", "hptotaunu", "hh4b", "ttbar"]
+SIGNALS = ["ato4l", "lqtobtau", "htotautau", "hptotaunu", "hh4b", "ttbar", "topjet"]  # topjet: boosted tops, for the taggers
 BACKGROUND_SEED, SIGNAL_SEED = 1, 2  # the models are trained on seeds >= 100 (models/README.md)
 
 
