@@ -1,5 +1,6 @@
 """The ``l1emu`` command line (click + rich progress bars)."""
 
+import os
 import sys
 
 try:
@@ -291,3 +292,94 @@ def info(path):
                                   indent=1))
     except L1emuError as exc:
         raise CliError(str(exc)) from None
+
+
+@main.command()
+@click.argument("target", type=click.Path(exists=True, dir_okay=False))
+@click.option("--events", "event_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Event file whose crossings feed the models (through the menu's input builders).")
+@click.option("--random", "n_random", type=int, default=None, help="Compare on N random inputs instead (model files).")
+@click.option("-n", "n_events", type=int, default=5000, show_default=True, help="Events of --events compared.")
+@click.option("--reference", "ref_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Reference of a model file: a .conifer.json, or a .h5 with its .hls4ml.yaml beside it "
+                   "[default: the files beside the model].")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write the reports as JSON.")
+def validate(target, event_file, n_random, n_events, ref_path, output):
+    """Bit-exactness of a model file (.l1emu) or of every model of a menu (.yaml) against its firmware
+    reference (hls4ml C simulation or conifer's cpp backend, compiled once and cached). Exit status 1 on
+    any mismatching output code."""
+    import json
+
+    import numpy as np
+
+    from . import events as ev
+    from .atomic import atomic_file
+    from .errors import L1emuError
+    from .validate import references
+    from .validate import validate as run_validate
+
+    try:
+        if (event_file is None) == (n_random is None):
+            raise CliError("give exactly one of --events FILE or --random N")
+        if n_events < 1 or (n_random is not None and n_random < 1):
+            raise CliError("-n and --random need a positive number of events")
+        jobs = []  # (name, emulator, model path, inputs or None)
+        if target.endswith((".yaml", ".yml")):
+            from .menu import Menu, inputs
+
+            m = Menu.load(target)
+            if ref_path is not None:
+                raise CliError("--reference applies to a model file; a menu's references lie beside its models")
+            chunk = None
+            if event_file is not None:
+                chunk = next(ev.iter_chunks(event_file, n_events))
+            for name, alg in m.algorithms.items():
+                x = inputs.build(alg.inputs, chunk, alg.scale) if chunk is not None else None
+                jobs.append((name, alg.emulator, alg.model, x))
+        else:
+            from .emulator import load
+
+            emu = load(target)
+            if event_file is not None:
+                raise CliError("--events needs a menu (its input builders say how crossings feed the model); "
+                               "for a model file use --random N")
+            jobs.append((os.path.basename(target), emu, target, None))
+        results, bad = {}, 0
+        for name, emu, model, x in jobs:
+            if x is None:
+                x = _random_inputs(emu, n_random or n_events, np.random.default_rng(1))
+            ref, kind = (references.build(*_reference_files(ref_path)) if ref_path is not None
+                         else references.for_model(model))
+            rep = run_validate(emu, ref, x)
+            results[name] = rep.to_dict() | {"reference": kind}
+            bad += rep.n_mismatched_events
+            click.echo(f"{name}: {rep} [{kind}]")
+        if output is not None:
+            with atomic_file(output, overwrite=True, what="validation report") as tmp, open(tmp, "w") as f:
+                json.dump(results, f, indent=1)
+    except L1emuError as exc:
+        raise CliError(str(exc)) from None
+    if bad:
+        raise SystemExit(1)
+
+
+def _reference_files(path):
+    if path.endswith(".conifer.json"):
+        return "conifer", path
+    stem = os.path.splitext(path)[0]
+    return "hls4ml", (path, stem + ".hls4ml.yaml")
+
+
+def _random_inputs(emu, n, rng):
+    """Uniform over the input type's range, plus its rails and zeros (random, not adversarial per model)."""
+    import numpy as np
+
+    spec = emu.input_precision
+    lsb = 2.0 ** -spec.frac
+    hi = (2 ** (spec.width - (1 if spec.is_signed else 0)) - 1) * lsb
+    lo = -(2 ** (spec.width - 1)) * lsb if spec.is_signed else 0.0
+    shape = (n,) + tuple(emu.input_shape)
+    x = rng.uniform(lo, hi, shape)
+    k = max(1, n // 20)
+    x[:k] = rng.choice([lo, hi, 0.0, lsb, -lsb if spec.is_signed else lsb], (k,) + shape[1:])
+    return x

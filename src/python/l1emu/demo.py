@@ -38,44 +38,12 @@ def _sample(process, n, seed, fields, echo, progress):
     return path, True
 
 
-def _firmware_reference(alg):
-    """The firmware reference of a bundled model: beside ``name.l1emu`` lie ``name.h5`` (QKeras) and
-    ``name.hls4ml.yaml`` (the hls4ml conversion), or ``name.conifer.json`` (a conifer cpp model)."""
-    from . import reference
-    from .menu import yamlfile
-
-    stem = os.path.splitext(alg.model)[0]
-    if os.path.exists(stem + ".conifer.json"):
-        import conifer
-
-        from .reference import bdt
-
-        bdt.setup_environment()
-        import json
-
-        with open(stem + ".conifer.json") as f:
-            config = json.load(f)["config"]
-        config["output_dir"] = os.path.join(reference.csim.default_cache(), "conifer", "projects", "menu-" + alg.name)
-        model = conifer.model.load_model(stem + ".conifer.json", new_config=config)
-        return bdt.compile(model), "conifer cpp"
-    from . import firmware
-    from .keras_layers import load_model
-
-    firmware.register()
-    with open(stem + ".hls4ml.yaml") as f:
-        doc = yamlfile.load(f)
-    model = load_model(stem + ".h5")
-    hls_model = reference.convert(model, f"menu-{alg.name}", doc["hls_config"], backend=doc["backend"],
-                                  io_type=doc["io_type"])
-    return hls_model, f"hls4ml {doc['backend']} csim"
-
-
 def run(model_dir="models", n_events=1_000_000, signal_events=20_000, out="demo-out", check_events=2000,
         threads=0, echo=print, progress_factory=None):
     from . import events
     from .menu import Menu, inputs
     from .menu.replay import needed_fields
-    from .validate import validate
+    from .validate import references, validate
 
     t_start = time.perf_counter()
     menu_path = os.path.join(model_dir, "menu.yaml")
@@ -117,7 +85,7 @@ def run(model_dir="models", n_events=1_000_000, signal_events=20_000, out="demo-
         sample = {k: np.concatenate([sample[k], part[k][:n_sig]]) for k in sample}
     for name, alg in menu.algorithms.items():
         t1 = time.perf_counter()
-        ref, kind = _firmware_reference(alg)
+        ref, kind = references.for_model(alg.model)
         X = inputs.build(alg.inputs, sample, alg.scale)
         rep = validate(alg.emulator, ref, X)
         checks[name] = {"reference": kind, "events": rep.n_events, "outputs": rep.n_outputs,
