@@ -14,6 +14,7 @@ import contextlib
 import os
 import shutil
 import signal
+import sys
 import threading
 import uuid
 
@@ -169,12 +170,18 @@ def interruptible(signums=(signal.SIGTERM, signal.SIGHUP)):
         _pending = signum  # raise_pending() re-raises it if this raise lands where Python ignores exceptions
         raise Terminated(signum)
 
+    def unraisable(info, previous=sys.unraisablehook):
+        if not isinstance(info.exc_value, Terminated):  # ours: re-raised by raise_pending(), not an error
+            previous(info)
+
     old = {s: signal.signal(s, handler) for s in signums}
+    old_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield
     finally:
         global _pending
         _pending = None
+        sys.unraisablehook = old_hook
         for s, h in old.items():
             signal.signal(s, h)
 

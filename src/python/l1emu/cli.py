@@ -47,7 +47,7 @@ def _parse_signals(values):
 @click.option("--decisions", type=click.Path(dir_okay=False), default=None,
               help="Write per-event seed decisions (before prescale) of the background to this .h5/.parquet file.")
 @click.option("--threads", type=int, default=0, show_default=True, help="Emulator threads (0 = all cores).")
-@click.option("--chunk-size", type=int, default=None, help="Crossings per chunk [default: 65536].")
+@click.option("--chunk-size", type=int, default=None, help="Crossings per chunk [default: 16384].")
 @click.option("--columns", "column", default=None, help="Use this prescale column of the menu.")
 @click.option("--float", "compare_float", is_flag=True,
               help="Also run each algorithm's float_model at the same thresholds (needs TensorFlow).")

@@ -17,7 +17,7 @@ from .. import events as _events
 from . import expr, inputs
 from .stats import PrescaleCounter, solve_threshold
 
-DEFAULT_CHUNK_SIZE = 65536
+DEFAULT_CHUNK_SIZE = 16384  # crossings per chunk: ~50-100 MB of fields with constituents and images
 DEFAULT_PILEUP_EDGES = tuple(range(0, 151, 10))  # the last bin also holds the overflow
 TURN_ON_EDGES = tuple(range(0, 601, 20))  # leading-jet pt [GeV]; the last bin also holds the overflow
 
@@ -324,7 +324,27 @@ def _chunks_of(sample, item, chunk_size, fields):
     return Source(sample, [item], 0).chunks(chunk_size, fields)
 
 
-def histogram_shard(menu, sample, item, chunk_size, fields, tick=None):
+class ScoreCache:
+    """Raw score codes of pass 1 kept for pass 2 of the same shard (same chunks), within a memory budget:
+    the models of rate-solved seeds then run once per crossing, not twice. Beyond the budget, pass 2
+    recomputes what is missing (same codes: the emulation is deterministic)."""
+
+    def __init__(self, budget_bytes=128 << 20):
+        self.budget, self.used, self.store = budget_bytes, 0, {}
+
+    def put(self, key, scores):
+        size = sum(a.nbytes for a in scores.values())
+        if self.used + size <= self.budget:
+            self.store[key] = scores
+            self.used += size
+
+    def pop(self, key):
+        scores = self.store.pop(key, {})
+        self.used -= sum(a.nbytes for a in scores.values())
+        return scores
+
+
+def histogram_shard(menu, sample, item, chunk_size, fields, tick=None, cache=None, shard=0):
     """Pass 1 on one background shard: raw-code histograms of the rate-solved seeds (events passing their
     require cut) and the number of crossings. Partial results merge by addition."""
     order = menu.order()
@@ -334,9 +354,11 @@ def histogram_shard(menu, sample, item, chunk_size, fields, tick=None):
     algs = sorted({menu.seeds[n].algorithm for n in solved + deps if menu.seeds[n].kind == "score"})
     hists = {n: CodeHistogram() for n in solved}
     n_events = 0
-    for chunk in _chunks_of(sample, item, chunk_size, fields):
+    for k, chunk in enumerate(_chunks_of(sample, item, chunk_size, fields)):
         cuts = ev.cuts(chunk)
         scores = ev.scores(chunk, algs, ev.masks(chunk, cuts))
+        if cache is not None:
+            cache.put((shard, k), scores)
         dec = ev.decide(chunk, scores, deps, known=cuts)
         for n in solved:
             s = menu.seeds[n]
@@ -384,7 +406,7 @@ def _float_decisions(menu, chunk, dec, compare_float, masks):
 
 
 def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PILEUP_EDGES, tick=None, writer=None,
-                compare_float=False):
+                compare_float=False, cache=None, shard=0):
     """Pass 2 on one shard: the integer Counts of every seed. Prescale counters start at zero for each
     shard (a file is a run), so any grouping of whole files gives the same totals."""
     order = menu.order()
@@ -394,10 +416,11 @@ def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PIL
     score_seeds = [n for n in order if menu.seeds[n].kind == "score"]
     counts = Counts(seeds, tuple(pileup_edges))
     counters = [PrescaleCounter(menu.seeds[n].prescale) for n in seeds]
-    for chunk in _chunks_of(sample, item, chunk_size, fields):
+    for k, chunk in enumerate(_chunks_of(sample, item, chunk_size, fields)):
         cuts = ev.cuts(chunk)
         masks = ev.masks(chunk, cuts)
-        scores = ev.scores(chunk, score_algs, masks)
+        known = cache.pop((shard, k)) if cache is not None else {}
+        scores = {**known, **ev.scores(chunk, [a for a in score_algs if a not in known], masks)}
         dec = ev.decide(chunk, scores, known=cuts)
         decided = np.stack([dec[n] for n in seeds], 1)
         passed = np.stack([c.apply(decided[:, j]) for j, c in enumerate(counters)], 1)
@@ -463,14 +486,15 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
     menu, chunk_size, fields, bkg, sigs = prepare(menu, background, signals, threads=threads,
                                                   chunk_size=chunk_size, column=column, decisions=decisions)
     tick = progress or (lambda n: None)
+    cache = ScoreCache()
     if dask is not None:
         results = distributed.run(dask, menu, bkg, sigs, chunk_size=chunk_size, fields=fields,
                                   pileup_edges=pileup_edges, tick=tick, compare_float=compare_float, threads=threads)
         return ReplayResult.build(menu, bkg, sigs, results, reference_rate_hz, compare_float)
     if any(s.rate_hz is not None for s in menu.seeds.values()):
         merged, n_bkg = None, 0
-        for item in bkg.items:
-            hists, n = histogram_shard(menu, "background", item, chunk_size, fields, tick)
+        for i, item in enumerate(bkg.items):
+            hists, n = histogram_shard(menu, "background", item, chunk_size, fields, tick, cache, i)
             n_bkg += n
             merged = hists if merged is None else {k: merged[k].merged(v) for k, v in hists.items()}
         solve_thresholds(menu, merged, n_bkg)
@@ -479,9 +503,10 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
     try:
         for sample_name, sample in [("background", bkg)] + list(sigs.items()):
             total = None
-            for item in sample.items:
+            for i, item in enumerate(sample.items):
+                bkg_cache = cache if sample_name == "background" else None
                 c = count_shard(menu, sample_name, item, chunk_size, fields, pileup_edges, tick,
-                                writer if sample_name == "background" else None, compare_float)
+                                writer if sample_name == "background" else None, compare_float, bkg_cache, i)
                 total = c if total is None else total.merged(c)
             results[sample_name] = total
         if results["background"].n_events == 0:
