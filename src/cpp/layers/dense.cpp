@@ -99,6 +99,7 @@ void Dense::plan_engine(const LayerDesc &) {
     if (force != "lanes" && fits16 && ((wrap && (accum_.width <= 32 || (in_range && sums32))) ||
                                        (!wrap && in_range && sums32))) {
         engine_ = Engine::GemmI16;
+        vnni_ = force != "gemm_generic";
         w16_.pack(wv.data(), n_in_, n_out);
         epi_.up = up;
         epi_.accum_drop = wrap ? 64 - accum_.width : 0;
@@ -139,7 +140,7 @@ void Dense::plan_engine(const LayerDesc &) {
 
 std::string Dense::path() const {
     switch (engine_) {
-        case Engine::GemmI16: return mac::has_vnni() ? "gemm_i16_vnni" : "gemm_i16";
+        case Engine::GemmI16: return vnni_ && mac::has_vnni() ? "gemm_i16_vnni" : "gemm_i16";
         case Engine::GemmI64: return "gemm_i64";
         case Engine::Lanes: return lanes_.i32 ? "lanes_i32" : "lanes_i64";
         default: return "reference";
@@ -169,7 +170,7 @@ void Dense::forward_gemm_i16(const int64_t *x, int64_t *y, size_t n) const {
     if (x16.size() < n * ldx) x16.resize(n * ldx);
     if (s.size() < n * lds) s.resize(n * lds);
     mac::pack_rows_i16(x, n, n_in_, ldx, x16.data());
-    mac::gemm_i16(x16.data(), n, w16_, s.data());
+    mac::gemm_i16(x16.data(), n, w16_, s.data(), vnni_);
     mac::gemm_epilogue(s.data(), n, lds, out.size, bias_acc_.data(), epi_, y);
 }
 

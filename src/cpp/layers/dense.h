@@ -58,6 +58,7 @@ class Dense : public Layer {
     std::vector<uint64_t> w_shifted_;  // weights pre-shifted to accum_t's LSB (exact_products_ only)
 
     Engine engine_ = Engine::Reference;
+    bool vnni_ = true;         // gemm_i16 may use VNNI (L1EMU_ENGINE=gemm_generic: no)
     bool res_scalar_ = false;  // the kernels leave accum_t codes; cast_accum runs per value afterwards
     mac::PackedI16 w16_;
     mac::Epilogue epi_;

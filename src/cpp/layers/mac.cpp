@@ -372,8 +372,8 @@ void pack_rows_i16(const int64_t *x64, size_t n, size_t n_in, size_t ldx, int16_
     pack_rows(x64, n, n_in, ldx, x16);
 }
 
-void gemm_i16(const int16_t *x16, size_t n, const PackedI16 &w, int32_t *s) {
-    if (has_vnni())
+void gemm_i16(const int16_t *x16, size_t n, const PackedI16 &w, int32_t *s, bool vnni) {
+    if (vnni && has_vnni())
         gemm_vnni(x16, n, w, s);
     else
         gemm_generic(x16, n, w.w.data(), w.kp, w.lds(), s);

@@ -38,7 +38,7 @@ struct Requant {
 };
 
 // L1EMU_ENGINE: "reference" keeps every layer on its scalar reference path (tests and old-vs-new benches),
-// "lanes" forces Dense onto the across-events ordered kernel where it applies; unset = the fastest path.
+// "gemm_generic" keeps the int16 GEMM off VNNI, "lanes" forces Dense onto the across-events ordered kernel where it applies; unset = the fastest path.
 // Read when a layer is built.
 std::string engine_override();
 
@@ -62,8 +62,8 @@ struct PackedI16 {
 
 // x64 [n x n_in] codes (values) -> x16 [n x 2 kp] (zero padded); caller guarantees they fit int16.
 void pack_rows_i16(const int64_t *x64, size_t n, size_t n_in, size_t ldx, int16_t *x16);
-// S [n x lds] = x16 (x) packed weights.
-void gemm_i16(const int16_t *x16, size_t n, const PackedI16 &w, int32_t *s);
+// S [n x lds] = x16 (x) packed weights; vnni = false takes the auto-vectorized loop (tests).
+void gemm_i16(const int16_t *x16, size_t n, const PackedI16 &w, int32_t *s, bool vnni = true);
 // True when this CPU runs gemm_i16 on VNNI.
 bool has_vnni();
 
