@@ -195,53 +195,53 @@ L1EMU_CLONES void epilogue_dispatch(const int32_t *s, size_t n, size_t lds, size
 
 // ---- lanes: ordered accumulation across events -----------------------------------------------------
 
-template <typename T, QMode Q, OMode O>
+template <typename T, size_t C, QMode Q, OMode O>
 L1EMU_AI void lanes_chunk(const LanesPlan &p, const T *xt, T *acc_out) {
     const size_t n_in = p.n_in;
     for (size_t j = 0; j < p.n_out; ++j) {
-        alignas(64) T acc[kChunk];
+        alignas(64) T acc[C];
         const T b = T(p.bias[j]);
-        for (size_t e = 0; e < kChunk; ++e) acc[e] = b;
+        for (size_t e = 0; e < C; ++e) acc[e] = b;
         const int64_t *w = &p.w_ord[j * n_in];
         const int32_t *ii = &p.i_ord[j * n_in];
         for (size_t k = 0; k < n_in; ++k) {
             const T wk = T(w[k]);
             if (!wk) continue;  // (accum_t)0 added to accum_t: unchanged
-            const T *xr = xt + size_t(ii[k]) * kChunk;
-            for (size_t e = 0; e < kChunk; ++e)
+            const T *xr = xt + size_t(ii[k]) * C;
+            for (size_t e = 0; e < C; ++e)
                 acc[e] = overflow<O, T>(acc[e] + requant<Q, O, T>(xr[e] * wk, p.prod), p.sum);
         }
-        std::memcpy(acc_out + j * kChunk, acc, sizeof acc);
+        std::memcpy(acc_out + j * C, acc, sizeof acc);
     }
 }
 
-template <typename T, QMode Q, OMode O>
+template <typename T, size_t C, QMode Q, OMode O>
 L1EMU_AI void lanes_res(const T *acc, size_t c, size_t n_out, const Requant &r, int64_t *y) {
     for (size_t j = 0; j < n_out; ++j)
-        for (size_t e = 0; e < c; ++e) y[e * n_out + j] = requant<Q, O, int64_t>(int64_t(acc[j * kChunk + e]), r);
+        for (size_t e = 0; e < c; ++e) y[e * n_out + j] = requant<Q, O, int64_t>(int64_t(acc[j * C + e]), r);
 }
 
-template <typename T>
+template <typename T, size_t C>
 L1EMU_AI void lanes_transpose(const int64_t *x64, size_t c, size_t n_in, T *xt) {
     for (size_t i = 0; i < n_in; ++i) {
-        T *row = xt + i * kChunk;
+        T *row = xt + i * C;
         for (size_t e = 0; e < c; ++e) row[e] = T(x64[e * n_in + i]);
-        for (size_t e = c; e < kChunk; ++e) row[e] = 0;
+        for (size_t e = c; e < C; ++e) row[e] = 0;
     }
 }
 
-template <typename T>
+template <typename T, size_t C>
 struct LanesMac {
     const LanesPlan &p;
     const T *xt;
     T *acc;
     template <QMode Q, OMode O>
     L1EMU_AI void operator()() const {
-        lanes_chunk<T, Q, O>(p, xt, acc);
+        lanes_chunk<T, C, Q, O>(p, xt, acc);
     }
 };
 
-template <typename T>
+template <typename T, size_t C>
 struct LanesRes {
     const T *acc;
     size_t c, n_out;
@@ -249,30 +249,37 @@ struct LanesRes {
     int64_t *y;
     template <QMode Q, OMode O>
     L1EMU_AI void operator()() const {
-        lanes_res<T, Q, O>(acc, c, n_out, r, y);
+        lanes_res<T, C, Q, O>(acc, c, n_out, r, y);
     }
 };
 
-template <typename T>
+// Chunks of C events (kChunk; 16 for small calls, so a batch of one does not pay for 64 lanes).
+template <typename T, size_t C>
 L1EMU_AI void lanes_all(const LanesPlan &p, const int64_t *x64, size_t n, int64_t *y, T *xt, T *acc) {
-    for (size_t e0 = 0; e0 < n; e0 += kChunk) {
-        const size_t c = std::min(kChunk, n - e0);
-        lanes_transpose<T>(x64 + e0 * p.n_in, c, p.n_in, xt);
-        LanesMac<T> mac{p, xt, acc};
+    for (size_t e0 = 0; e0 < n; e0 += C) {
+        const size_t c = std::min(C, n - e0);
+        lanes_transpose<T, C>(x64 + e0 * p.n_in, c, p.n_in, xt);
+        LanesMac<T, C> mac{p, xt, acc};
         with_modes(p.prod.q, p.prod.o, mac);
-        LanesRes<T> res{acc, c, p.n_out, p.res, y + e0 * p.n_out};
+        LanesRes<T, C> res{acc, c, p.n_out, p.res, y + e0 * p.n_out};
         with_modes(p.res.q, p.res.o, res);
     }
 }
 
 L1EMU_CLONES void lanes_i32(const LanesPlan &p, const int64_t *x64, size_t n, int64_t *y, int32_t *xt,
                             int32_t *acc) {
-    lanes_all<int32_t>(p, x64, n, y, xt, acc);
+    if (n <= 16)
+        lanes_all<int32_t, 16>(p, x64, n, y, xt, acc);
+    else
+        lanes_all<int32_t, kChunk>(p, x64, n, y, xt, acc);
 }
 
 L1EMU_CLONES void lanes_i64(const LanesPlan &p, const int64_t *x64, size_t n, int64_t *y, int64_t *xt,
                             int64_t *acc) {
-    lanes_all<int64_t>(p, x64, n, y, xt, acc);
+    if (n <= 8)
+        lanes_all<int64_t, 8>(p, x64, n, y, xt, acc);
+    else
+        lanes_all<int64_t, kChunk>(p, x64, n, y, xt, acc);
 }
 
 template <QMode Q, OMode O>
