@@ -15,15 +15,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(os.path.dirname(__file__), ".cache", "asan")
 
 RUNNER = r"""
-import sys, numpy as np, l1emu
+import os, sys, numpy as np, l1emu
 failures = 0
 for case in sys.argv[1:]:
-    emu = l1emu.load(case + ".l1emu")
     X, want = np.load(case + ".x.npy"), np.load(case + ".want.npy")
-    out = emu.predict_raw(X)
-    got = np.concatenate([o.reshape(len(X), -1) for o in (out if isinstance(out, list) else [out])], axis=1)
-    bad = int(np.sum(got != want))
-    print(f"{case}: {want.size} codes, {bad} mismatches")
+    # every evaluation path: the fastest (auto), the forced across-events lanes kernel, the non-VNNI GEMM
+    # loop, the scalar reference; batches of 7 on two pool threads next to one call
+    bad = 0
+    for engine in ("auto", "lanes", "gemm_generic", "reference"):
+        os.environ["L1EMU_ENGINE"] = engine
+        emu = l1emu.load(case + ".l1emu", threads=2)
+        for batch in (len(X), 7):
+            outs = [emu.predict_raw(X[i:i + batch]) for i in range(0, len(X), batch)]
+            outs = [o if isinstance(o, list) else [o] for o in outs]
+            got = np.concatenate([np.concatenate([o.reshape(len(o), -1) for o in out], axis=1) for out in outs])
+            bad += int(np.sum(got != want))
+    print(f"{case}: {want.size} codes x 4 engines x 2 batchings, {bad} mismatches")
     failures += bad
 sys.exit(1 if failures else 0)
 """

@@ -91,7 +91,20 @@ def _bdt(name):
     return emu, X, _codes(model.decision_function(X), emu, len(X))
 
 
+def _dense_engine():
+    from . import test_dense_engine as engine
+
+    keras_model, hls_model = engine.jet_tagger_rnd_sat_accum()
+    emu = l1emu.from_hls4ml(hls_model)
+    X = _subsample(engine.inputs(emu, keras_model, seed=7))
+    return emu, X, _codes(hls_model.predict(X), emu, len(X))
+
+
 CASES = {
+    # the batched dense engine: int16 GEMM (VNNI) + vectorized BatchNorm/ReLU casts, lanes_i32, lanes_i64
+    "dense/jet_tagger-default": lambda: _dense("jet_tagger", "default"),
+    "dense/autoencoder-default": lambda: _dense("autoencoder", "default"),
+    "dense/jet_tagger8-accum24_12_rnd_sat": _dense_engine,
     "dense/jet_tagger-rnd_sat": lambda: _dense("jet_tagger", "rnd_sat"),
     "dense/jet_tagger-narrow_wrap": lambda: _dense("jet_tagger", "narrow_wrap"),
     "dense/autoencoder-resource_rf4": lambda: _dense("autoencoder", "resource_rf4"),

@@ -120,6 +120,12 @@ PYBIND11_MODULE(_core, mod) {
             for (auto &l : m.layers()) ops.push_back(l->ops());
             return ops;
         })
+        .def("layer_paths",
+             [](const graph::Model &m) {
+                 std::vector<std::string> paths;
+                 for (auto &l : m.layers()) paths.push_back(l->path());
+                 return paths;
+             })
         .def(
             "run", [](const graph::Model &m, const F64Array &x, int threads) { return run(m, x, threads, false); },
             py::arg("x"), py::arg("threads") = 0)

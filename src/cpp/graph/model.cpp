@@ -1,9 +1,9 @@
 #include "model.h"
 
+#include "pool.h"
 #include "registry.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -67,29 +67,25 @@ void Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, i
     for (const auto &t : tensors_) widest = std::max(widest, t.size);
     const size_t block = std::clamp<size_t>(kBlockCodes / widest, 1, kBlock);
     const size_t n_blocks = (n + block - 1) / block;
-    // threads <= 0: one per hardware thread.
+    // threads <= 0: one per hardware thread. The calling thread always works; the rest come from the
+    // persistent pool (graph/pool.h), and a single block never leaves the calling thread.
     const size_t want = threads > 0 ? size_t(threads) : std::max(1u, std::thread::hardware_concurrency());
     const size_t n_threads = std::max<size_t>(1, std::min(want, n_blocks));
-    std::atomic<size_t> next{0};
-    auto worker = [&] {
-        std::vector<std::vector<int64_t>> buf(tensors_.size());
-        for (size_t t = 0; t < tensors_.size(); ++t) buf[t].resize(block * tensors_[t].size);
-        for (size_t b; (b = next.fetch_add(1)) < n_blocks;) {
-            const size_t start = b * block, m = std::min(block, n - start);
-            run_block(x + start * tensors_[0].size, m, buf);
-            for (size_t k = 0; k < ids.size(); ++k) {
-                const size_t size = tensors_[size_t(ids[k])].size;
-                std::memcpy(outs[k] + start * size, buf[size_t(ids[k])].data(), m * size * sizeof(int64_t));
-            }
+    const size_t rows = std::min(block, n);
+    auto run_one = [&](size_t b) {
+        // Per-thread scratch, reused across calls (layers write every code of their outputs).
+        thread_local std::vector<std::vector<int64_t>> buf;
+        if (buf.size() < tensors_.size()) buf.resize(tensors_.size());
+        for (size_t t = 0; t < tensors_.size(); ++t)
+            if (buf[t].size() < rows * tensors_[t].size) buf[t].resize(rows * tensors_[t].size);
+        const size_t start = b * block, m = std::min(block, n - start);
+        run_block(x + start * tensors_[0].size, m, buf);
+        for (size_t k = 0; k < ids.size(); ++k) {
+            const size_t size = tensors_[size_t(ids[k])].size;
+            std::memcpy(outs[k] + start * size, buf[size_t(ids[k])].data(), m * size * sizeof(int64_t));
         }
     };
-    if (n_threads == 1) {
-        worker();
-        return;
-    }
-    std::vector<std::thread> pool;
-    for (size_t t = 0; t < n_threads; ++t) pool.emplace_back(worker);
-    for (auto &th : pool) th.join();
+    parallel_for(n_blocks, n_threads - 1, run_one);
 }
 
 }  // namespace l1emu::graph

@@ -73,6 +73,11 @@ Activation::Activation(const LayerDesc &d)
         d.fail("types too wide for exact products");
     pos_ = quantize(1, 0, out.spec);
     neg_ = quantize(-1, 0, out.spec);
+    if (mac::engine_override() != "reference" && (fn_ == Fn::Linear || fn_ == Fn::ReLU) && fixed::fits_int64(in_.spec) &&
+        mac::requant_ok(in_.spec.frac(), in_.spec.width, out.spec)) {
+        vec_ = true;
+        to_out_ = mac::Requant(in_.spec.frac(), out.spec, 64);
+    }
     copy_ = fn_ == Fn::ReLU ? fixed::codes_preserved(in_.spec, out.spec, 0, std::max<fixed::i128>(0, in_.spec.max_code()))
                             : fixed::codes_preserved(in_.spec, out.spec);
 }
@@ -92,6 +97,10 @@ void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n)
                     for (size_t k = 0; k < total; ++k) out_codes[k] = std::max<int64_t>(x[k], 0);
                 else
                     std::copy(x, x + total, out_codes);
+                return;
+            }
+            if (vec_) {
+                mac::requant_array(x, total, to_out_, relu, out_codes);
                 return;
             }
             if (fixed::fits_int64(ds)) {  // codes are their values: the int64 fast path of quantize

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "desc.h"
+#include "mac.h"
 
 namespace l1emu::layers {
 
@@ -33,6 +34,8 @@ class Activation : public Layer {
     std::vector<int64_t> alpha_;      // prelu, per element
     bool xnor_ = false, stream_ = false;
     int64_t pos_ = 0, zero_ = 0, neg_ = 0;  // +1, 0, -1 cast to res_t (binary/ternary tanh)
+    bool vec_ = false;      // linear/ReLU through the vectorized cast
+    mac::Requant to_out_;
     bool copy_ = false;  // the cast keeps every (non-negative, for ReLU) input code: copy / max(x, 0)
 };
 

@@ -28,6 +28,8 @@ class Layer {
     virtual void forward(const int64_t *const *in, int64_t *out, size_t n) const = 0;
     // Multiply-accumulates per event (for summary and counters).
     virtual size_t ops() const { return 0; }
+    // Name of the evaluation path chosen at load (kernels with several; for tests and summaries).
+    virtual std::string path() const { return ""; }
 
     const std::string name, kind;
     const std::vector<int> inputs;  // tensor ids: 0 is the model input, k the output of layer k-1

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "desc.h"
+#include "mac.h"
 
 namespace l1emu::layers {
 
@@ -19,6 +20,9 @@ class BatchNorm : public Layer {
     TensorInfo in_;
     std::vector<int64_t> scale_, bias_;
     Spec scale_spec_, bias_spec_;
+    bool vec_ = false;  // int64 lanes: |x * scale + bias| at the common LSB stays below 2^61
+    std::vector<int64_t> vscale_, vbias_;  // scale and bias at the common LSB
+    mac::Requant to_out_;
 };
 
 std::unique_ptr<Layer> make_batchnorm(const LayerDesc &d);
