@@ -117,7 +117,9 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
         how = f"terminated by {exc}" if isinstance(exc, Terminated) else "interrupted"
         raise CliError(f"{how}: no output written") from None
     console.print(res.table())
-    console.print(f"{total:,} crossings replayed in {elapsed:.1f} s ({total / elapsed:,.0f}/s); "
+    passes = " (background read twice: thresholds, then counts)" if solved else ""
+    console.print(f"{n_bkg + n_sig:,} crossings replayed{passes} in {elapsed:.1f} s "
+                  f"({(n_bkg + n_sig) / elapsed:,.0f} crossings/s); "
                   f"wrote {output}/report.json, rates.csv" + (", plots" if plots else "")
                   + (f"; decisions in {decisions}" if decisions else ""))
 

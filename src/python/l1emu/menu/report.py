@@ -178,7 +178,7 @@ class ReplayResult:
                             f"{e.get('proportional_rate_hz', e['rate_hz']):.6g}",
                             *[f"{e['efficiency'][s]['value']:.6g}" for s in sigs]])
 
-    def table(self, max_signals=6):
+    def table(self, max_signals=8):
         """A rich Table of rates and efficiencies (print it with rich.console.Console().print)."""
         from rich.table import Table
 
