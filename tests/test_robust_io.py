@@ -18,7 +18,10 @@ from l1emu import atomic
 from l1emu import events as ev
 from l1emu.errors import EventFileError
 
-SRC = os.path.join(os.path.dirname(__file__), "..", "src", "python")
+import l1emu
+
+# subprocesses import the l1emu this test imported (the installed package, or a source tree on PYTHONPATH)
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(l1emu.__file__)))
 CLI = [sys.executable, "-c", "from l1emu.cli import main; main()"]
 
 
