@@ -89,16 +89,22 @@ def compile(model, cache=None):  # noqa: A001 - mirrors conifer's model.compile(
         h.update(f.read())
     h.update(f"{conifer.__version__} {os.environ['XILINX_AP_INCLUDE']} {sys.version}".encode())
     key = h.hexdigest()[:20]
-    lib = os.path.join(cache, "conifer", "libs", f"{key}.so")
+    # conifer names the module conifer_bridge_<seconds since epoch>: two models built in the same second share
+    # a module name, and the second import in a process then returns the first module (other types, wrong
+    # scores). A stamp derived from the content is unique per library.
+    stamp = int(key[:12], 16)
+    lib = os.path.join(cache, "conifer", "libs", f"{key}-{stamp}.so")
     if key not in _LOADED:
         if not os.path.exists(lib):
+            model._stamp = stamp
             model.compile()
             os.makedirs(os.path.dirname(lib), exist_ok=True)
-            with open(lib + ".stamp.tmp", "w") as f:
+            tmp = f"{lib}.{os.getpid()}.tmp"  # several workers may build the same library
+            with open(tmp + ".stamp", "w") as f:
                 f.write(str(model._stamp))
-            shutil.copy(os.path.join(cfg.output_dir, f"conifer_bridge_{model._stamp}.so"), lib + ".tmp")
-            os.replace(lib + ".stamp.tmp", lib + ".stamp")
-            os.replace(lib + ".tmp", lib)
+            shutil.copy(os.path.join(cfg.output_dir, f"conifer_bridge_{model._stamp}.so"), tmp)
+            os.replace(tmp + ".stamp", lib + ".stamp")
+            os.replace(tmp, lib)
         with open(lib + ".stamp") as f:
             stamp = f.read().strip()
         spec = importlib.util.spec_from_file_location(f"conifer_bridge_{stamp}", lib)
