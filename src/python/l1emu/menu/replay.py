@@ -1,10 +1,12 @@
 """Replay a menu on event streams, chunk by chunk, into counts that merge exactly.
 
-Per chunk: every algorithm's model runs once on the whole chunk in the C++ core (raw output codes), every
-seed is evaluated vectorized (cuts in numpy, scores as integer code comparisons), prescale counters run in
-stream order, and the chunk's integer counts (per seed, pure, overlaps, fired-multiplicity, pileup bins)
-and raw-code histograms are added to the sample's totals. Seeds whose threshold is solved for a rate need
-their background score histogram first: a first pass evaluates just those.
+Per chunk: every algorithm's model runs once in the C++ core (raw output codes; only on the events its
+seeds' `require` cuts let through when all its seeds have one), every seed is evaluated vectorized (cuts in
+numpy, scores as integer code comparisons), prescale counters run in event order, and the chunk's integer
+counts (per seed, pure, overlaps, fired multiplicity, pileup and turn-on bins) and raw-code histograms are
+added to the shard's totals. A shard is one event file with fresh prescale counters, so shards merge
+exactly in any grouping (threads, Dask). Seeds whose threshold is solved for a rate need the background's
+score histogram first: pass 1 evaluates just those, and keeps their codes for pass 2 within a budget.
 """
 
 from dataclasses import dataclass, field
