@@ -9,8 +9,8 @@ import zlib
 import numpy as np
 import pytest
 
-hls4ml = pytest.importorskip("hls4ml")
-tf = pytest.importorskip("tensorflow")
+import hls4ml
+import tensorflow as tf
 
 import l1emu  # noqa: E402
 import l1emu.firmware as fw  # noqa: E402

@@ -118,7 +118,6 @@ def test_invalid_graph_errors():
 
 
 def test_unsupported_hls4ml_layer_is_named():
-    pytest.importorskip("hls4ml")
     from tensorflow.keras.layers import LSTM, Input
     from tensorflow.keras.models import Model
 
@@ -243,7 +242,7 @@ def test_from_hls4ml_wants_a_model_graph():
     with pytest.raises(l1emu.L1emuError, match=r"expected an hls4ml ModelGraph, got builtins.dict: convert it first "
                                                r"with hls4ml.converters.convert_from_keras_model"):
         l1emu.from_hls4ml({})
-    keras = pytest.importorskip("tensorflow").keras
+    from tensorflow import keras
     x = keras.Input((4,))
     model = keras.Model(x, keras.layers.Dense(2)(x))
     with pytest.raises(l1emu.L1emuError, match=r"expected an hls4ml ModelGraph, got .*Functional: convert it first"):
@@ -251,7 +250,7 @@ def test_from_hls4ml_wants_a_model_graph():
 
 
 def test_from_conifer_wants_a_conifer_model():
-    sklearn = pytest.importorskip("sklearn.ensemble")
+    import sklearn.ensemble as sklearn
     X = np.random.default_rng(0).normal(size=(200, 3))
     clf = sklearn.GradientBoostingClassifier(n_estimators=2, max_depth=2).fit(X, X[:, 0] > 0)
     with pytest.raises(l1emu.L1emuError, match=r"not a conifer model \(sklearn.*GradientBoostingClassifier\): "
@@ -263,8 +262,8 @@ def test_from_conifer_wants_a_conifer_model():
 
 
 def test_gradient_boosting_regressor_with_the_documented_workaround(tmp_path):
-    conifer = pytest.importorskip("conifer")
-    sklearn = pytest.importorskip("sklearn.ensemble")
+    import conifer
+    import sklearn.ensemble as sklearn
     rng = np.random.default_rng(0)
     X = rng.normal(size=(2000, 3))
     reg = sklearn.GradientBoostingRegressor(n_estimators=20, max_depth=3, random_state=0).fit(X, np.sin(X[:, 0]))
@@ -282,8 +281,8 @@ def test_gradient_boosting_regressor_with_the_documented_workaround(tmp_path):
 
 @pytest.mark.parametrize("backend", ["Quartus", "oneAPI", "Catapult"])
 def test_unemulated_hls4ml_backends_are_refused(tmp_path, backend):
-    hls4ml = pytest.importorskip("hls4ml")
-    keras = pytest.importorskip("tensorflow").keras
+    import hls4ml
+    from tensorflow import keras
     x = keras.Input((4,), name="x")
     h = keras.layers.Activation("sigmoid", name="sig")(keras.layers.Dense(5, name="fc1")(x))
     model = keras.Model(x, keras.layers.Dense(3, name="fc2")(h))
@@ -345,7 +344,7 @@ def test_emulator_pickles_as_its_model_file():
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         parts = pool.map(emu.predict_raw, np.array_split(X, 4))
     np.testing.assert_array_equal(np.concatenate(parts), emu.predict_raw(X))
-    joblib = pytest.importorskip("joblib")
+    import joblib
     parts = joblib.Parallel(n_jobs=2)(joblib.delayed(_predict_raw)((emu, x)) for x in np.array_split(X, 3))
     np.testing.assert_array_equal(np.concatenate(parts), emu.predict_raw(X))
 

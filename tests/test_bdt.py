@@ -6,11 +6,8 @@ side of, every threshold."""
 import numpy as np
 import pytest
 
-pytest.importorskip("conifer")
-pytest.importorskip("sklearn")
-
-import conifer  # noqa: E402
-from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegressor,  # noqa: E402
+import conifer
+from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegressor,
                               RandomForestClassifier)
 
 import l1emu  # noqa: E402

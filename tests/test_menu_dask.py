@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-distributed = pytest.importorskip("distributed")
+import distributed
 
 import l1emu  # noqa: E402
 from l1emu import events  # noqa: E402

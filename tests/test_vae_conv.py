@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pytest
 
-hls4ml = pytest.importorskip("hls4ml")
+import hls4ml
 
 import l1emu  # noqa: E402
 import l1emu.firmware as fw  # noqa: E402

@@ -7,8 +7,7 @@ import json
 import numpy as np
 import pytest
 
-hls4ml = pytest.importorskip("hls4ml")
-pytest.importorskip("conifer")
+import hls4ml
 
 import l1emu  # noqa: E402
 from l1emu import reference as ref  # noqa: E402
