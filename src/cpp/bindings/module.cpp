@@ -8,6 +8,7 @@
 
 #include "../fixed/fixed.h"
 #include "../graph/model.h"
+#include "../graph/registry.h"
 
 namespace py = pybind11;
 using namespace l1emu;
@@ -65,6 +66,40 @@ std::vector<py::array_t<int64_t>> run(const graph::Model &m, const F64Array &x, 
     return outs;
 }
 
+// Integers stay integers (Python int or numpy integer), text stays text; anything else is refused here,
+// naming the key, rather than as pybind's list of overloads.
+std::map<std::string, layers::AttrValue> attr_values(const std::string &layer, const py::dict &attrs) {
+    std::map<std::string, layers::AttrValue> out;
+    for (const auto &[k, v] : attrs) {
+        const std::string key = py::str(k);
+        if (py::isinstance<py::str>(v))
+            out[key] = v.cast<std::string>();
+        else if (!py::isinstance<py::bool_>(v) && PyIndex_Check(v.ptr()))
+            out[key] = py::int_(v.cast<py::object>()).cast<int64_t>();
+        else
+            throw std::invalid_argument("layer '" + layer + "': attribute '" + key + "' must be an integer or a string, got " +
+                                        std::string(py::str(py::type::of(v).attr("__name__"))));
+    }
+    return out;
+}
+
+py::dict layer_schemas() {
+    py::dict out;
+    for (const auto &[kind, schema] : graph::schemas()) {
+        py::dict attrs, arrays;
+        for (const auto &a : schema->attrs) {
+            py::dict decl;
+            decl["type"] = layers::type_name(a.type);
+            decl["required"] = a.required;
+            if (a.fallback) std::visit([&](const auto &v) { decl["default"] = v; }, *a.fallback);
+            attrs[py::str(a.name)] = decl;
+        }
+        for (const auto &a : schema->arrays) arrays[py::str(a.name)] = py::dict(py::arg("required") = a.required);
+        out[py::str(kind)] = py::dict(py::arg("attrs") = attrs, py::arg("arrays") = arrays);
+    }
+    return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, mod) {
@@ -87,6 +122,10 @@ PYBIND11_MODULE(_core, mod) {
     mod.def("to_double", &codes_to_doubles, py::arg("codes"), py::arg("spec"),
             "float64 values of codes (ap_fixed's to_double).");
 
+    mod.def("layer_schemas", &layer_schemas,
+            "{kind: {'attrs': {name: {'type', 'required'[, 'default']}}, 'arrays': {name: {'required'}}}}: the "
+            "declared schema of every layer kind, as the engine checks it.");
+
     py::class_<graph::Model>(mod, "Model")
         .def(py::init([](size_t n_inputs, const std::string &spec) {
                  return new graph::Model(n_inputs, fixed::parse_spec(spec));
@@ -95,7 +134,7 @@ PYBIND11_MODULE(_core, mod) {
         .def(
             "add_layer",
             [](graph::Model &m, const std::string &name, const std::string &kind, const std::vector<int> &inputs,
-               const std::vector<size_t> &shape, const std::string &spec, const std::map<std::string, std::string> &attrs,
+               const std::vector<size_t> &shape, const std::string &spec, const py::dict &attrs,
                const std::map<std::string, I64Array> &arrays) {
                 layers::LayerDesc d;
                 d.name = name;
@@ -103,7 +142,7 @@ PYBIND11_MODULE(_core, mod) {
                 d.inputs = inputs;
                 d.shape = shape;
                 d.spec = fixed::parse_spec(spec);
-                d.attrs = attrs;
+                d.attrs = attr_values(name, attrs);
                 for (const auto &[key, a] : arrays)
                     d.arrays[key] = layers::Array{to_vec(a), std::vector<size_t>(a.shape(), a.shape() + a.ndim())};
                 m.add(std::move(d));

@@ -58,10 +58,10 @@ Activation::Activation(const LayerDesc &d)
             shift_ = d.int_attr("shift");
             break;
         case Fn::BinaryTanh:
-            xnor_ = d.attr("xnor", "0") == "1";
+            xnor_ = d.int_attr("xnor") != 0;
             break;
         case Fn::TernaryTanh: {
-            const std::string io = d.attr("io_type", "io_parallel");
+            const std::string &io = d.attr("io_type");
             if (io != "io_parallel" && io != "io_stream") d.fail("io_type must be io_parallel or io_stream");
             stream_ = io == "io_stream";
             break;
@@ -169,5 +169,17 @@ void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n)
 }
 
 std::unique_ptr<Layer> make_activation(const LayerDesc &d) { return std::make_unique<Activation>(d); }
+
+const Schema &activation_schema() {
+    static const Schema s{
+        {required("activation", AttrType::Str),
+         optional("param_t", AttrType::Spec), optional("param", AttrType::Int),  // leaky/thresholded relu, prelu
+         optional("slope_t", AttrType::Spec), optional("slope", AttrType::Int),  // hard sigmoid/tanh
+         optional("shift_t", AttrType::Spec), optional("shift", AttrType::Int),
+         int_default("xnor", 0),                 // binary_tanh with an ap_uint<1> result
+         str_default("io_type", "io_parallel")},  // ternary_tanh differs between io types
+        {{"alpha", false}}};                    // prelu
+    return s;
+}
 
 }  // namespace l1emu::layers

@@ -20,9 +20,7 @@ namespace l1emu::layers {
 class Activation : public Layer {
    public:
     enum class Fn { Linear, ReLU, LeakyReLU, ThresholdedReLU, PReLU, HardSigmoid, HardTanh, BinaryTanh, TernaryTanh };
-    // attrs: activation; leaky_relu/thresholded_relu: param_t, param (code); prelu: param_t + array alpha;
-    // hard_sigmoid/hard_tanh: slope_t, slope, shift_t, shift (codes); binary_tanh: xnor (1 for ap_uint<1>
-    // results); ternary_tanh: io_type.
+    // Attributes and arrays: activation_schema() (param, slope, shift: codes of their types).
     explicit Activation(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
 
@@ -40,5 +38,6 @@ class Activation : public Layer {
 };
 
 std::unique_ptr<Layer> make_activation(const LayerDesc &d);
+const Schema &activation_schema();
 
 }  // namespace l1emu::layers

@@ -77,7 +77,7 @@ LUTActivation::LUTActivation(const LayerDesc &d)
       table_t_(d.spec_attr("table_t")) {
     if (in_.size != out.size) d.fail("input and output sizes differ");
     if (table_size_ < 1 || table_size_ > (1 << 24)) d.fail("table_size must be in 1..2^24");
-    const std::string io = d.attr("io_type", "io_parallel");
+    const std::string &io = d.attr("io_type");
     if (io != "io_parallel" && io != "io_stream") d.fail("io_type must be io_parallel or io_stream");
     stream_ = io == "io_stream";
     if (in_.spec.width + 33 > 120) d.fail("input too wide for the exact index computation");
@@ -142,5 +142,13 @@ void LUTActivation::forward(const int64_t *const *in, int64_t *out_codes, size_t
 }
 
 std::unique_ptr<Layer> make_lut_activation(const LayerDesc &d) { return std::make_unique<LUTActivation>(d); }
+
+const Schema &lut_activation_schema() {
+    static const Schema s{{required("activation", AttrType::Str), required("table_size", AttrType::Int),
+                           required("table_t", AttrType::Spec), str_default("io_type", "io_parallel"),
+                           optional("param_t", AttrType::Spec), optional("param", AttrType::Int)},  // elu's alpha
+                          {}};
+    return s;
+}
 
 }  // namespace l1emu::layers

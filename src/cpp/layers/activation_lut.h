@@ -16,8 +16,7 @@ namespace l1emu::layers {
 class LUTActivation : public Layer {
    public:
     enum class Fn { Sigmoid, Tanh, Softplus, Softsign, ELU, SELU };
-    // attrs: activation, table_size, table_t, io_type (io_parallel | io_stream: selu's positive slope differs);
-    // elu: param_t, param (alpha code of param_t).
+    // Attributes: lut_activation_schema() (io_type matters for selu, whose positive slope differs).
     explicit LUTActivation(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
 
@@ -36,6 +35,7 @@ class LUTActivation : public Layer {
 };
 
 std::unique_ptr<Layer> make_lut_activation(const LayerDesc &d);
+const Schema &lut_activation_schema();
 
 // int(x * mult / div) for an ap_fixed x = v * 2^-frac (ap_fixed * C int, / C int, operator int()): the raw
 // product divided with C truncation, then truncated toward zero to an integer, low 32 bits.

@@ -211,4 +211,15 @@ void BDT::forward(const int64_t *const *in, int64_t *y, size_t n) const {
 
 std::unique_ptr<Layer> make_bdt(const LayerDesc &d) { return std::make_unique<BDT>(d); }
 
+const Schema &bdt_schema() {
+    static const Schema s{
+        {required("threshold_t", AttrType::Spec), required("weight_t", AttrType::Spec), required("split", AttrType::Str),
+         optional("score_t", AttrType::Spec), optional("n_trees", AttrType::Int),  // recorded: the layer spec is
+         optional("n_classes", AttrType::Int)},                                     // the score type
+        {{"tree_offsets", true}, {"feature", true}, {"children_left", true}, {"children_right", true},
+         {"threshold", true}, {"value", true}, {"weight_offsets", true}, {"weight_feature", true}, {"weight", true},
+         {"init_predict", true}, {"norm", true}}};
+    return s;
+}
+
 }  // namespace l1emu::layers

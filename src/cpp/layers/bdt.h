@@ -18,7 +18,7 @@ class BDT : public Layer {
     //   feature (-2 = leaf), children_left, children_right, threshold (threshold_t codes), value (score_t
     //   codes); weight_offsets [n_nodes + 1], weight_feature, weight (weight_t codes): the nonzero weight
     //   terms of each internal node in feature order; init_predict [n_out], norm [1] (score_t codes).
-    // attrs: threshold_t, weight_t, split ("<" or "<=").
+    // Attributes (split: "<" or "<="): bdt_schema().
     explicit BDT(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return ops_; }  // node comparisons per event (longest paths)
@@ -55,5 +55,6 @@ class BDT : public Layer {
 };
 
 std::unique_ptr<Layer> make_bdt(const LayerDesc &d);
+const Schema &bdt_schema();
 
 }  // namespace l1emu::layers

@@ -284,4 +284,19 @@ void Conv::forward_ordered(const int64_t *x, int64_t *y, size_t n) const {
 
 std::unique_ptr<Layer> make_conv(const LayerDesc &d) { return std::make_unique<Conv>(d); }
 
+const Schema &conv_schema() {
+    static const Schema s{
+        {required("in_height", AttrType::Int), required("in_width", AttrType::Int), required("n_chan", AttrType::Int),
+         required("filt_height", AttrType::Int), required("filt_width", AttrType::Int),
+         required("n_filt", AttrType::Int), required("stride_height", AttrType::Int),
+         required("stride_width", AttrType::Int), required("pad_top", AttrType::Int),
+         required("pad_bottom", AttrType::Int), required("pad_left", AttrType::Int),
+         required("pad_right", AttrType::Int), required("weight_t", AttrType::Spec),
+         required("bias_t", AttrType::Spec), required("accum_t", AttrType::Spec),
+         optional("strategy", AttrType::Str), optional("reuse_factor", AttrType::Int),  // recorded
+         optional("io_type", AttrType::Str)},
+        {{"weight", true}, {"bias", true}, {"order", false}}};
+    return s;
+}
+
 }  // namespace l1emu::layers

@@ -16,8 +16,7 @@ namespace l1emu::layers {
 
 class Conv : public Layer {
    public:
-    // attrs: in_height, in_width, n_chan, filt_height, filt_width, n_filt, stride_height, stride_width,
-    // pad_top, pad_bottom, pad_left, pad_right, weight_t, bias_t, accum_t.
+    // Attributes: conv_schema().
     // arrays: weight [filt_height*filt_width*n_chan x n_filt] codes (Keras orientation), bias [n_filt],
     // optional order [n_filt x n_in]: per filter, window indices in the kernel's accumulation order
     // (absent = ascending, as the latency kernels).
@@ -54,5 +53,6 @@ class Conv : public Layer {
 };
 
 std::unique_ptr<Layer> make_conv(const LayerDesc &d);
+const Schema &conv_schema();
 
 }  // namespace l1emu::layers

@@ -272,4 +272,12 @@ void Dense::forward_ordered(const int64_t *x, int64_t *y, size_t n) const {
 
 std::unique_ptr<Layer> make_dense(const LayerDesc &d) { return std::make_unique<Dense>(d); }
 
+const Schema &dense_schema() {
+    static const Schema s{
+        {required("weight_t", AttrType::Spec), required("bias_t", AttrType::Spec), required("accum_t", AttrType::Spec),
+         optional("strategy", AttrType::Str), optional("reuse_factor", AttrType::Int)},  // recorded: summary, audit
+        {{"weight", true}, {"bias", true}, {"order", false}}};
+    return s;
+}
+
 }  // namespace l1emu::layers

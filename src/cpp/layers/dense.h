@@ -14,7 +14,7 @@ class Dense : public Layer {
    public:
     // arrays: weight [n_in x n_out] codes of weight_t (Keras orientation), bias [n_out] codes of bias_t,
     // optional order [n_out x n_in]: per output, the inputs in the kernel's accumulation order
-    // (absent = ascending, as dense_latency). attrs: weight_t, bias_t, accum_t.
+    // (absent = ascending, as dense_latency). Attributes: dense_schema().
     explicit Dense(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return n_in_ * out.size; }
@@ -66,5 +66,6 @@ class Dense : public Layer {
 };
 
 std::unique_ptr<Layer> make_dense(const LayerDesc &d);
+const Schema &dense_schema();
 
 }  // namespace l1emu::layers

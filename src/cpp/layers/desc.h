@@ -6,9 +6,11 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "layer.h"
+#include "schema.h"
 
 namespace l1emu::layers {
 
@@ -23,7 +25,7 @@ struct LayerDesc {
     std::vector<TensorInfo> input_info;  // filled by the model from its tensors
     std::vector<size_t> shape;           // output shape (per event)
     Spec spec;                           // output type
-    std::map<std::string, std::string> attrs;
+    std::map<std::string, AttrValue> attrs;
     std::map<std::string, Array> arrays;
 
     size_t out_size() const {
@@ -35,21 +37,19 @@ struct LayerDesc {
     [[noreturn]] void fail(const std::string &what) const {
         throw std::invalid_argument("layer '" + name + "' (" + kind + "): " + what);
     }
+    // Typed reads. The schema (schema.h) has checked every key and type and filled in the defaults, so a
+    // failure here means a kernel reads a key its schema does not declare, or a conditional attribute
+    // (one that only some variants of the layer need) is absent.
+    bool has_attr(const std::string &key) const { return attrs.count(key) != 0; }
     const std::string &attr(const std::string &key) const {
-        auto it = attrs.find(key);
-        if (it == attrs.end()) fail("missing attribute '" + key + "'");
-        return it->second;
+        const AttrValue &v = value(key);
+        if (!std::holds_alternative<std::string>(v)) fail("attribute '" + key + "' is not a string");
+        return std::get<std::string>(v);
     }
-    std::string attr(const std::string &key, const std::string &fallback) const {
-        auto it = attrs.find(key);
-        return it == attrs.end() ? fallback : it->second;
-    }
-    long long int_attr(const std::string &key) const {
-        try {
-            return std::stoll(attr(key));
-        } catch (const std::logic_error &) {
-            fail("attribute '" + key + "' is not an integer");
-        }
+    int64_t int_attr(const std::string &key) const {
+        const AttrValue &v = value(key);
+        if (!std::holds_alternative<int64_t>(v)) fail("attribute '" + key + "' is not an integer");
+        return std::get<int64_t>(v);
     }
     Spec spec_attr(const std::string &key) const { return fixed::parse_spec(attr(key)); }
     const Array &array(const std::string &key) const {
@@ -58,6 +58,13 @@ struct LayerDesc {
         return it->second;
     }
     bool has_array(const std::string &key) const { return arrays.count(key) != 0; }
+
+   private:
+    const AttrValue &value(const std::string &key) const {
+        auto it = attrs.find(key);
+        if (it == attrs.end()) fail("missing attribute '" + key + "'");
+        return it->second;
+    }
 };
 
 }  // namespace l1emu::layers

@@ -181,4 +181,15 @@ void InstanceNorm::forward(const int64_t *const *in, int64_t *out_codes, size_t 
 
 std::unique_ptr<Layer> make_instance_norm(const LayerDesc &d) { return std::make_unique<InstanceNorm>(d); }
 
+const Schema &instance_norm_schema() {
+    static const Schema s{
+        {required("n_chan", AttrType::Int), required("n_spatial", AttrType::Int), required("inv_n_code", AttrType::Int),
+         required("inv_n_frac", AttrType::Int), required("table_size", AttrType::Int),
+         required("table_range_log2", AttrType::Int), required("accum_t", AttrType::Spec),
+         required("mean_t", AttrType::Spec), required("var_t", AttrType::Spec), required("table_t", AttrType::Spec),
+         required("scale_t", AttrType::Spec), required("bias_t", AttrType::Spec)},
+        {{"scale", true}, {"bias", true}, {"table", true}}};
+    return s;
+}
+
 }  // namespace l1emu::layers

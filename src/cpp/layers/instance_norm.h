@@ -12,8 +12,7 @@ namespace l1emu::layers {
 
 class InstanceNorm : public Layer {
    public:
-    // arrays: scale, bias [n_chan], table [table_size]; attrs: n_chan, n_spatial, inv_n_code, inv_n_frac,
-    // table_size, table_range_log2, accum_t, mean_t, var_t, table_t, scale_t, bias_t.
+    // arrays: scale, bias [n_chan], table [table_size]; attributes: instance_norm_schema().
     explicit InstanceNorm(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return 3 * out.size; }
@@ -32,5 +31,6 @@ class InstanceNorm : public Layer {
 };
 
 std::unique_ptr<Layer> make_instance_norm(const LayerDesc &d);
+const Schema &instance_norm_schema();
 
 }  // namespace l1emu::layers

@@ -55,4 +55,12 @@ void KLScore::forward(const int64_t *const *in, int64_t *out_codes, size_t n) co
 
 std::unique_ptr<Layer> make_kl_score(const LayerDesc &d) { return std::make_unique<KLScore>(d); }
 
+const Schema &kl_score_schema() {
+    static const Schema s{{required("mode", AttrType::Str), required("n_latent", AttrType::Int),
+                           required("table_size", AttrType::Int), required("table_range_log2", AttrType::Int),
+                           required("accum_t", AttrType::Spec), required("table_t", AttrType::Spec)},
+                          {{"table", true}}};
+    return s;
+}
+
 }  // namespace l1emu::layers

@@ -11,7 +11,7 @@ namespace l1emu::layers {
 
 class KLScore : public Layer {
    public:
-    // attrs: mode (full|mu2), n_latent, table_size, table_range_log2, accum_t, table_t; arrays: table.
+    // mode: full | mu2. Attributes and the table: kl_score_schema().
     explicit KLScore(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return n_latent_; }
@@ -27,5 +27,6 @@ class KLScore : public Layer {
 };
 
 std::unique_ptr<Layer> make_kl_score(const LayerDesc &d);
+const Schema &kl_score_schema();
 
 }  // namespace l1emu::layers

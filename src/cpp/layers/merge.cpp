@@ -120,4 +120,24 @@ std::unique_ptr<Layer> make_copy(const LayerDesc &d) { return std::make_unique<C
 std::unique_ptr<Layer> make_gather(const LayerDesc &d) { return std::make_unique<Gather>(d); }
 std::unique_ptr<Layer> make_merge(const LayerDesc &d) { return std::make_unique<Merge>(d); }
 
+const Schema &copy_schema() {
+    static const Schema s{{}, {}};
+    return s;
+}
+
+const Schema &zero_padding_schema() {
+    static const Schema s{{}, {{"source", true}, {"index", true}}};
+    return s;
+}
+
+const Schema &concatenate_schema() {
+    static const Schema s{{optional("axis", AttrType::Int)}, {{"source", true}, {"index", true}}};
+    return s;
+}
+
+const Schema &merge_schema() {
+    static const Schema s{{required("op", AttrType::Str)}, {}};
+    return s;
+}
+
 }  // namespace l1emu::layers

@@ -39,7 +39,7 @@ class Gather : public Layer {
 class Merge : public Layer {
    public:
     enum class Op { Add, Subtract, Multiply, Average, Maximum, Minimum };
-    // attrs: op (add, subtract, multiply, average, maximum, minimum). Two inputs.
+    // op: add, subtract, multiply, average, maximum, minimum (merge_schema()). Two inputs.
     explicit Merge(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return out.size; }
@@ -52,5 +52,9 @@ class Merge : public Layer {
 std::unique_ptr<Layer> make_copy(const LayerDesc &d);
 std::unique_ptr<Layer> make_gather(const LayerDesc &d);
 std::unique_ptr<Layer> make_merge(const LayerDesc &d);
+const Schema &copy_schema();
+const Schema &zero_padding_schema();
+const Schema &concatenate_schema();
+const Schema &merge_schema();
 
 }  // namespace l1emu::layers

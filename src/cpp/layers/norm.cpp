@@ -60,4 +60,10 @@ void BatchNorm::forward(const int64_t *const *in, int64_t *out_codes, size_t n) 
 
 std::unique_ptr<Layer> make_batchnorm(const LayerDesc &d) { return std::make_unique<BatchNorm>(d); }
 
+const Schema &batchnorm_schema() {
+    static const Schema s{{required("scale_t", AttrType::Spec), required("bias_t", AttrType::Spec)},
+                          {{"scale", true}, {"bias", true}}};
+    return s;
+}
+
 }  // namespace l1emu::layers

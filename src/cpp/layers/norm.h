@@ -11,7 +11,7 @@ namespace l1emu::layers {
 
 class BatchNorm : public Layer {
    public:
-    // arrays: scale, bias [n_filt]; attrs: scale_t, bias_t.
+    // arrays: scale, bias [n_filt]; attributes: batchnorm_schema().
     explicit BatchNorm(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return out.size; }
@@ -26,5 +26,6 @@ class BatchNorm : public Layer {
 };
 
 std::unique_ptr<Layer> make_batchnorm(const LayerDesc &d);
+const Schema &batchnorm_schema();
 
 }  // namespace l1emu::layers

@@ -155,4 +155,18 @@ void Pool::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const
 
 std::unique_ptr<Layer> make_pool(const LayerDesc &d) { return std::make_unique<Pool>(d); }
 
+const Schema &pool_schema() {
+    static const Schema s{
+        {required("pool_op", AttrType::Str), required("impl", AttrType::Str), required("in_height", AttrType::Int),
+         required("in_width", AttrType::Int), required("n_chan", AttrType::Int),
+         required("pool_height", AttrType::Int), required("pool_width", AttrType::Int),
+         required("stride_height", AttrType::Int), required("stride_width", AttrType::Int),
+         required("pad_top", AttrType::Int), required("pad_bottom", AttrType::Int),
+         required("pad_left", AttrType::Int), required("pad_right", AttrType::Int),
+         required("count_pad", AttrType::Int), required("accum_t", AttrType::Spec),
+         optional("io_type", AttrType::Str)},  // recorded: impl already says how the firmware pools
+        {}};
+    return s;
+}
+
 }  // namespace l1emu::layers

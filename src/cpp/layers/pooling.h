@@ -22,9 +22,8 @@ class Pool : public Layer {
    public:
     enum class Op { Max, Average };
     enum class Impl { Parallel, Stream, GlobalStream };
-    // attrs: pool_op (max, average), impl (parallel, stream, global_stream), in_height, in_width, n_chan,
-    // pool_height, pool_width, stride_height, stride_width, pad_top, pad_bottom, pad_left, pad_right,
-    // count_pad (0/1), accum_t. Global pooling: the pool covers the input, one output pixel.
+    // pool_op: max, average; impl: parallel, stream, global_stream (the pool covers the input, one output
+    // pixel); count_pad: 0/1. Attributes: pool_schema().
     explicit Pool(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return n_pix_ * win_ * n_chan_; }
@@ -49,5 +48,6 @@ class Pool : public Layer {
 };
 
 std::unique_ptr<Layer> make_pool(const LayerDesc &d);
+const Schema &pool_schema();
 
 }  // namespace l1emu::layers

@@ -200,4 +200,18 @@ void Softmax::forward(const int64_t *const *in, int64_t *out_codes, size_t n) co
 
 std::unique_ptr<Layer> make_softmax(const LayerDesc &d) { return std::make_unique<Softmax>(d); }
 
+const Schema &softmax_schema() {
+    static const Schema s{
+        {required("implementation", AttrType::Str), required("n_slice", AttrType::Int),
+         required("n_outer", AttrType::Int), required("n_inner", AttrType::Int),
+         // latency/stable: the five types, two sizes, exp_scale; stable: inp_norm_t; legacy: table_t, two sizes
+         optional("table_t", AttrType::Spec), optional("exp_table_t", AttrType::Spec),
+         optional("inv_table_t", AttrType::Spec), optional("accum_t", AttrType::Spec),
+         optional("inv_inp_t", AttrType::Spec), optional("inp_norm_t", AttrType::Spec),
+         optional("exp_table_size", AttrType::Int), optional("inv_table_size", AttrType::Int),
+         optional("exp_scale", AttrType::Str)},  // the float literal of the generated C++
+        {}};
+    return s;
+}
+
 }  // namespace l1emu::layers

@@ -18,9 +18,7 @@ namespace l1emu::layers {
 class Softmax : public Layer {
    public:
     enum class Impl { Latency, Stable, Legacy, Argmax };
-    // attrs: implementation, n_slice, n_outer, n_inner; latency/stable: exp_table_t, inv_table_t, accum_t,
-    // inv_inp_t, exp_table_size, inv_table_size, exp_scale (float literal); stable: inp_norm_t;
-    // legacy: table_t, exp_table_size, inv_table_size.
+    // Attributes (which types each implementation reads): softmax_schema().
     explicit Softmax(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
 
@@ -40,5 +38,6 @@ class Softmax : public Layer {
 };
 
 std::unique_ptr<Layer> make_softmax(const LayerDesc &d);
+const Schema &softmax_schema();
 
 }  // namespace l1emu::layers

@@ -27,7 +27,7 @@ class Emulator:
             self._core = _core.Model(self._n_in, inp["spec"])
             for layer in graph["layers"]:
                 self._core.add_layer(layer["name"], layer["kind"], layer["inputs"], layer["shape"], layer["spec"],
-                                     {k: str(v) for k, v in layer.get("attrs", {}).items()},
+                                     dict(layer.get("attrs", {})),
                                      {k: np.asarray(v, dtype=np.int64) for k, v in layer.get("arrays", {}).items()})
             self._core.set_outputs(graph["outputs"])
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:

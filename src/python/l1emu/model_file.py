@@ -1,7 +1,8 @@
 """The self-contained ``.l1emu`` model file: a zip of .npy members (numpy only, no pickle).
 
 ``header.npy`` holds the graph as UTF-8 JSON: format, version, input, layers (name, kind, inputs, shape,
-spec, attrs) and outputs; each layer array is stored as ``a{layer index}_{array name}.npy``. The header
+spec, attrs: integers as JSON integers, types and names as strings, checked by the engine against each
+kind's declared schema) and outputs; each layer array is stored as ``a{layer index}_{array name}.npy``. The header
 also holds the sha256 of every array member, and every member is read whole so that zip's own CRC is
 checked too: a corrupt file always raises ``ModelFileError``, never loads as a different model.
 Writes are atomic (l1emu.atomic): the target is either the old file or the complete new one.
