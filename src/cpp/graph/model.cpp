@@ -13,6 +13,7 @@ namespace l1emu::graph {
 namespace {
 constexpr size_t kBlock = 512;  // events per block: buffers stay in cache, threads get many blocks
 constexpr size_t kBlockCodes = 1 << 15;  // at most ~256 KiB per tensor block
+constexpr size_t kLanesBlockCodes = size_t(1) << 23;  // lanes kernels: at most 64 MiB of block buffers per thread
 }
 
 Model::Model(size_t n_inputs, fixed::Spec input_spec) { tensors_.push_back(TensorInfo{n_inputs, input_spec}); }
@@ -63,9 +64,13 @@ void Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, i
     if (outs.size() != ids.size()) throw std::invalid_argument("wrong number of output buffers");
     // Events per block: up to kBlock, fewer for large tensors, so that a layer's input and output blocks stay
     // in cache (image models have ~1e4 codes per tensor and event).
-    size_t widest = 1;
-    for (const auto &t : tensors_) widest = std::max(widest, t.size);
-    const size_t block = std::clamp<size_t>(kBlockCodes / widest, 1, kBlock);
+    // Kernels vectorized across events (layer min_block) get blocks of their width while all of a thread's
+    // block buffers stay within kLanesBlockCodes.
+    size_t widest = 1, all_codes = 0, lanes = 1;
+    for (const auto &t : tensors_) widest = std::max(widest, t.size), all_codes += t.size;
+    for (const auto &l : layers_) lanes = std::max(lanes, l->min_block());
+    size_t block = std::clamp<size_t>(kBlockCodes / widest, 1, kBlock);
+    if (block < lanes) block = std::clamp<size_t>(kLanesBlockCodes / all_codes, block, lanes);
     const size_t n_blocks = (n + block - 1) / block;
     // threads <= 0: one per hardware thread. The calling thread always works; the rest come from the
     // persistent pool (graph/pool.h), and a single block never leaves the calling thread.

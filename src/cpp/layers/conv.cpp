@@ -117,6 +117,25 @@ Conv::Conv(const LayerDesc &d)
             for (size_t f = 0; f < n_filt_; ++f) f64_w_[i * n_fv_ * 8 + f] = double(int64_t(w_shifted_[i * n_filt_ + f]));
         for (size_t f = 0; f < n_filt_; ++f) f64_bias_[f] = double(bias_acc_[f]);
     }
+    src_.resize(gather_.size());
+    for (size_t k = 0; k < gather_.size(); ++k) src_[k] = int32_t(gather_[k] < 0 ? int64_t(in_.size) : gather_[k]);
+    mac::MacTypes t;
+    t.in = in_.spec;
+    t.w = w_spec_;
+    t.accum = accum_;
+    t.res = out.spec;
+    t.n_in = n_in_;
+    t.n_out = n_filt_;
+    t.w_codes = w_.data();
+    t.bias_acc = &bias_acc_;
+    t.order = &order_;
+    if (in_.size < (size_t(1) << 31)) plan_ = mac::plan_mac(t);
+    if (plan_.engine == mac::Engine::Lanes) plan_.lanes.set_window(gather_, n_pix_, in_.size);
+}
+
+std::string Conv::path() const {
+    if (plan_.engine == mac::Engine::GemmI64) return f64_ ? "f64" : "wrap_i64";
+    return plan_.path();
 }
 
 namespace {
@@ -214,13 +233,38 @@ void Conv::forward_f64(const int64_t *x, int64_t *y, size_t n) const {
 }
 
 void Conv::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
-    // With a wrapping accumulator the sum is modular, so the kernel's loop order cannot change the result.
-    if (f64_)
-        forward_f64(in[0], out_codes, n);
-    else if (accum_.o == fixed::OMode::WRAP)
-        forward_wrap(in[0], out_codes, n);
-    else
-        forward_ordered(in[0], out_codes, n);
+    switch (plan_.engine) {
+        case mac::Engine::GemmI16: forward_gemm_i16(in[0], out_codes, n); break;
+        case mac::Engine::Lanes: mac::lanes_forward(plan_.lanes, in[0], n, out_codes); break;
+        case mac::Engine::GemmI64:
+            if (f64_)
+                forward_f64(in[0], out_codes, n);
+            else
+                forward_wrap(in[0], out_codes, n);
+            return;
+        default:
+            // With a wrapping accumulator the sum is modular, so the kernel's loop order cannot change the result.
+            if (accum_.o == fixed::OMode::WRAP)
+                forward_wrap(in[0], out_codes, n);
+            else
+                forward_ordered(in[0], out_codes, n);
+            return;
+    }
+    if (plan_.res_scalar)
+        for (size_t k = 0, total = n * out.size; k < total; ++k) out_codes[k] = cast_accum(out_codes[k]);
+}
+
+// im2col into int16 rows (one per output pixel), then Dense's GEMM and epilogue: [n * n_pix x n_filt] is the
+// channels_last output.
+void Conv::forward_gemm_i16(const int64_t *x, int64_t *y, size_t n) const {
+    thread_local std::vector<int16_t> x16;
+    thread_local std::vector<int32_t> s;
+    const size_t ldx = plan_.w16.ldx(), lds = plan_.w16.lds(), rows = n * n_pix_;
+    if (x16.size() < rows * ldx) x16.resize(rows * ldx);
+    if (s.size() < rows * lds) s.resize(rows * lds);
+    mac::im2col_i16(x, n, in_.size, src_.data(), n_pix_, n_in_, ldx, x16.data());
+    mac::gemm_i16(x16.data(), rows, plan_.w16, s.data(), plan_.vnni);
+    mac::gemm_epilogue(s.data(), rows, lds, n_filt_, bias_acc_.data(), plan_.epi, y);
 }
 
 void Conv::forward_wrap(const int64_t *x, int64_t *y, size_t n) const {

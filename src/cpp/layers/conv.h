@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "desc.h"
+#include "mac.h"
 
 namespace l1emu::layers {
 
@@ -23,8 +24,17 @@ class Conv : public Layer {
     explicit Conv(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return n_pix_ * n_in_ * n_filt_; }
+    // mac::plan_mac over the window: gemm_i16[_vnni] (im2col + Dense's GEMM), lanes_i32/i64 (the kernel's
+    // order across events), gemm_i64 as f64 (the double GEMM) or wrap_i64; reference = the scalar paths.
+    std::string path() const override;
+    size_t min_block() const override { return plan_.engine == mac::Engine::Lanes ? mac::kChunk : 1; }
 
    private:
+    void forward_gemm_i16(const int64_t *x, int64_t *y, size_t n) const;
+    int64_t cast_accum(int64_t acc) const {  // res = (res_t)acc
+        return fixed::fits_int64(accum_) ? quantize(acc, accum_.frac(), out.spec)
+                                         : quantize(fixed::value_of(acc, accum_), accum_.frac(), out.spec);
+    }
     void forward_wrap(const int64_t *x, int64_t *y, size_t n) const;
     void forward_ordered(const int64_t *x, int64_t *y, size_t n) const;
     void forward_f64(const int64_t *x, int64_t *y, size_t n) const;
@@ -50,6 +60,8 @@ class Conv : public Layer {
     size_t n_fv_ = 0;                 // vectors of 8 filters
     std::vector<int32_t> f64_src_;    // [n_pix x fh*fw]: offset of the window position's channels, or of zeros
     std::vector<double> f64_w_, f64_bias_;  // [n_in x 8 n_fv] pre-shifted weights; [8 n_fv] accum_t biases
+    std::vector<int32_t> src_;  // gather_ as int32, padding = in_.size (a zero past the input): im2col
+    mac::MacPlan plan_;
 };
 
 std::unique_ptr<Layer> make_conv(const LayerDesc &d);

@@ -32,21 +32,14 @@ class Dense : public Layer {
     void forward_ordered(const int64_t *x, int64_t *y, size_t n) const;
     void forward_reference(const int64_t *x, int64_t *y, size_t n) const;
     void forward_gemm_i16(const int64_t *x, int64_t *y, size_t n) const;
-    void plan_engine(const LayerDesc &d);
+    void plan_engine();
 
    public:
-    // How forward evaluates a block (chosen at load from the types and weights; see plan_engine):
-    //   GemmI16: int16 x int16 -> int32 GEMM (VNNI) over the block, every partial sum proven to fit (or a
-    //            modular accumulator of <= 32 bits), bias + accum_t wrap + res_t cast in the epilogue;
-    //   GemmI64: per event, int64/int32 modular MAC rows (exact products, wrapping or proven in-range sums);
-    //   Lanes:   the kernel's accumulation order per output, vectorized across events (int32/int64 lanes);
-    //   Reference: the scalar per-event paths (forward_wrap / forward_ordered), also forced by
-    //            L1EMU_ENGINE=reference (tests); L1EMU_ENGINE=lanes forces Lanes where it applies.
-    enum class Engine { Reference, GemmI16, GemmI64, Lanes };
-    Engine engine() const { return engine_; }
+    using Engine = mac::Engine;  // how forward evaluates a block: mac::plan_mac, chosen at load
+    Engine engine() const { return plan_.engine; }
+    size_t min_block() const override { return plan_.engine == Engine::Lanes ? mac::kChunk : 1; }
 
    private:
-
     TensorInfo in_;
     size_t n_in_;
     std::vector<int64_t> w_;  // [n_in x n_out]
@@ -57,12 +50,7 @@ class Dense : public Layer {
     bool exact_products_;            // every product is representable at accum_t's LSB
     std::vector<uint64_t> w_shifted_;  // weights pre-shifted to accum_t's LSB (exact_products_ only)
 
-    Engine engine_ = Engine::Reference;
-    bool vnni_ = true;         // gemm_i16 may use VNNI (L1EMU_ENGINE=gemm_generic: no)
-    bool res_scalar_ = false;  // the kernels leave accum_t codes; cast_accum runs per value afterwards
-    mac::PackedI16 w16_;
-    mac::Epilogue epi_;
-    mac::LanesPlan lanes_;
+    mac::MacPlan plan_;
 };
 
 std::unique_ptr<Layer> make_dense(const LayerDesc &d);

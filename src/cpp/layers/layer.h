@@ -30,6 +30,9 @@ class Layer {
     virtual size_t ops() const { return 0; }
     // Name of the evaluation path chosen at load (kernels with several; for tests and summaries).
     virtual std::string path() const { return ""; }
+    // Events per forward call the kernel needs to run at full width (across-events lanes); the model makes
+    // its blocks at least this large where memory allows.
+    virtual size_t min_block() const { return 1; }
 
     const std::string name, kind;
     const std::vector<int> inputs;  // tensor ids: 0 is the model input, k the output of layer k-1

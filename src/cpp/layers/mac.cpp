@@ -195,9 +195,11 @@ L1EMU_CLONES void epilogue_dispatch(const int32_t *s, size_t n, size_t lds, size
 
 // ---- lanes: ordered accumulation across events -----------------------------------------------------
 
+// acc [n_out][C] of output group (pixel) p: bias, then each product in the kernel's order.
 template <typename T, size_t C, QMode Q, OMode O>
-L1EMU_AI void lanes_chunk(const LanesPlan &p, const T *xt, T *acc_out) {
+L1EMU_AI void lanes_group(const LanesPlan &p, size_t pix, const T *xt, T *acc_out) {
     const size_t n_in = p.n_in;
+    const int32_t *src = &p.src[pix * n_in];
     for (size_t j = 0; j < p.n_out; ++j) {
         alignas(64) T acc[C];
         const T b = T(p.bias[j]);
@@ -207,7 +209,7 @@ L1EMU_AI void lanes_chunk(const LanesPlan &p, const T *xt, T *acc_out) {
         for (size_t k = 0; k < n_in; ++k) {
             const T wk = T(w[k]);
             if (!wk) continue;  // (accum_t)0 added to accum_t: unchanged
-            const T *xr = xt + size_t(ii[k]) * C;
+            const T *xr = xt + size_t(src[ii[k]]) * C;
             for (size_t e = 0; e < C; ++e)
                 acc[e] = overflow<O, T>(acc[e] + requant<Q, O, T>(xr[e] * wk, p.prod), p.sum);
         }
@@ -215,17 +217,20 @@ L1EMU_AI void lanes_chunk(const LanesPlan &p, const T *xt, T *acc_out) {
     }
 }
 
+// y[e * stride + j] = res(acc[j][e]) for the c live lanes.
 template <typename T, size_t C, QMode Q, OMode O>
-L1EMU_AI void lanes_res(const T *acc, size_t c, size_t n_out, const Requant &r, int64_t *y) {
-    for (size_t j = 0; j < n_out; ++j)
-        for (size_t e = 0; e < c; ++e) y[e * n_out + j] = requant<Q, O, int64_t>(int64_t(acc[j * C + e]), r);
+L1EMU_AI void lanes_res(const T *acc, size_t c, size_t n_out, size_t stride, const Requant &r, int64_t *y) {
+    for (size_t e = 0; e < c; ++e)
+        for (size_t j = 0; j < n_out; ++j) y[e * stride + j] = requant<Q, O, int64_t>(int64_t(acc[j * C + e]), r);
 }
 
+// xt [rows + 1][C]: the codes of c events transposed, dead lanes and the padding row zero.
 template <typename T, size_t C>
-L1EMU_AI void lanes_transpose(const int64_t *x64, size_t c, size_t n_in, T *xt) {
-    for (size_t i = 0; i < n_in; ++i) {
+L1EMU_AI void lanes_transpose(const int64_t *x64, size_t c, size_t rows, T *xt) {
+    std::memset(static_cast<void *>(xt + rows * C), 0, C * sizeof(T));
+    for (size_t i = 0; i < rows; ++i) {
         T *row = xt + i * C;
-        for (size_t e = 0; e < c; ++e) row[e] = T(x64[e * n_in + i]);
+        for (size_t e = 0; e < c; ++e) row[e] = T(x64[e * rows + i]);
         for (size_t e = c; e < C; ++e) row[e] = 0;
     }
 }
@@ -233,36 +238,40 @@ L1EMU_AI void lanes_transpose(const int64_t *x64, size_t c, size_t n_in, T *xt) 
 template <typename T, size_t C>
 struct LanesMac {
     const LanesPlan &p;
+    size_t pix;
     const T *xt;
     T *acc;
     template <QMode Q, OMode O>
     L1EMU_AI void operator()() const {
-        lanes_chunk<T, C, Q, O>(p, xt, acc);
+        lanes_group<T, C, Q, O>(p, pix, xt, acc);
     }
 };
 
 template <typename T, size_t C>
 struct LanesRes {
     const T *acc;
-    size_t c, n_out;
+    size_t c, n_out, stride;
     const Requant &r;
     int64_t *y;
     template <QMode Q, OMode O>
     L1EMU_AI void operator()() const {
-        lanes_res<T, C, Q, O>(acc, c, n_out, r, y);
+        lanes_res<T, C, Q, O>(acc, c, n_out, stride, r, y);
     }
 };
 
 // Chunks of C events (kChunk; 16 for small calls, so a batch of one does not pay for 64 lanes).
 template <typename T, size_t C>
 L1EMU_AI void lanes_all(const LanesPlan &p, const int64_t *x64, size_t n, int64_t *y, T *xt, T *acc) {
+    const size_t out_size = p.n_pix * p.n_out;
     for (size_t e0 = 0; e0 < n; e0 += C) {
         const size_t c = std::min(C, n - e0);
-        lanes_transpose<T, C>(x64 + e0 * p.n_in, c, p.n_in, xt);
-        LanesMac<T, C> mac{p, xt, acc};
-        with_modes(p.prod.q, p.prod.o, mac);
-        LanesRes<T, C> res{acc, c, p.n_out, p.res, y + e0 * p.n_out};
-        with_modes(p.res.q, p.res.o, res);
+        lanes_transpose<T, C>(x64 + e0 * p.in_rows, c, p.in_rows, xt);
+        for (size_t pix = 0; pix < p.n_pix; ++pix) {
+            LanesMac<T, C> mac{p, pix, xt, acc};
+            with_modes(p.prod.q, p.prod.o, mac);
+            LanesRes<T, C> res{acc, c, p.n_out, out_size, p.res, y + e0 * out_size + pix * p.n_out};
+            with_modes(p.res.q, p.res.o, res);
+        }
     }
 }
 
@@ -280,6 +289,22 @@ L1EMU_CLONES void lanes_i64(const LanesPlan &p, const int64_t *x64, size_t n, in
         lanes_all<int64_t, 8>(p, x64, n, y, xt, acc);
     else
         lanes_all<int64_t, kChunk>(p, x64, n, y, xt, acc);
+}
+
+L1EMU_CLONES void im2col(const int64_t *x64, size_t n, size_t in_size, const int32_t *src, size_t n_pix,
+                         size_t n_win, size_t ldx, int16_t *x16, int16_t *xe16) {
+    for (size_t e = 0; e < n; ++e) {
+        const int64_t *xe = x64 + e * in_size;
+        for (size_t i = 0; i < in_size; ++i) xe16[i] = int16_t(xe[i]);
+        xe16[in_size] = 0;
+        int16_t *rows = x16 + e * n_pix * ldx;
+        for (size_t p = 0; p < n_pix; ++p) {
+            const int32_t *sp = src + p * n_win;
+            int16_t *o = rows + p * ldx;
+            for (size_t k = 0; k < n_win; ++k) o[k] = xe16[sp[k]];
+            for (size_t k = n_win; k < ldx; ++k) o[k] = 0;
+        }
+    }
 }
 
 template <QMode Q, OMode O>
@@ -393,14 +418,135 @@ void gemm_epilogue(const int32_t *s, size_t n, size_t lds, size_t n_out, const i
 
 void lanes_forward(const LanesPlan &p, const int64_t *x64, size_t n, int64_t *y) {
     thread_local std::vector<int64_t> scratch;
-    const size_t need = (p.n_in + p.n_out) * kChunk;
+    const size_t need = (p.in_rows + 1 + p.n_out) * kChunk;
     if (scratch.size() < need) scratch.resize(need);
     if (p.i32) {
         int32_t *base = reinterpret_cast<int32_t *>(scratch.data());
-        lanes_i32(p, x64, n, y, base, base + p.n_in * kChunk);
+        lanes_i32(p, x64, n, y, base, base + (p.in_rows + 1) * kChunk);
     } else {
-        lanes_i64(p, x64, n, y, scratch.data(), scratch.data() + p.n_in * kChunk);
+        lanes_i64(p, x64, n, y, scratch.data(), scratch.data() + (p.in_rows + 1) * kChunk);
     }
+}
+
+void LanesPlan::set_window(const std::vector<int64_t> &gather, size_t n_pix_, size_t in_size) {
+    n_pix = n_pix_;
+    in_rows = in_size;
+    src.resize(gather.size());
+    for (size_t k = 0; k < gather.size(); ++k) src[k] = int32_t(gather[k] < 0 ? int64_t(in_size) : gather[k]);
+}
+
+void im2col_i16(const int64_t *x64, size_t n, size_t in_size, const int32_t *src, size_t n_pix, size_t n_win,
+                size_t ldx, int16_t *x16) {
+    thread_local std::vector<int16_t> xe16;
+    if (xe16.size() < in_size + 1) xe16.resize(in_size + 1);
+    im2col(x64, n, in_size, src, n_pix, n_win, ldx, x16, xe16.data());
+}
+
+std::string MacPlan::path() const {
+    switch (engine) {
+        case Engine::GemmI16: return vnni && has_vnni() ? "gemm_i16_vnni" : "gemm_i16";
+        case Engine::GemmI64: return "gemm_i64";
+        case Engine::Lanes: return lanes.i32 ? "lanes_i32" : "lanes_i64";
+        default: return "reference";
+    }
+}
+
+MacPlan plan_mac(const MacTypes &t) {
+    using fixed::i128;
+    MacPlan plan;
+    const std::string force = engine_override();
+    if (force == "reference") return plan;
+    const size_t n_in = t.n_in, n_out = t.n_out;
+    const std::vector<int64_t> &bias = *t.bias_acc, &order = *t.order;
+    // Bounds from the types and the weights (products in units of data LSB x weight LSB).
+    if (!fixed::fits_int64(t.in) || !fixed::fits_int64(t.w) || !fixed::fits_int64(t.accum)) return plan;
+    const i128 x_lo = t.in.min_code(), x_hi = t.in.max_code();
+    const i128 x_abs = std::max(-x_lo, x_hi);
+    i128 w_abs = 0;
+    bool w16 = true;
+    std::vector<int64_t> wv(n_in * n_out);
+    for (size_t k = 0; k < wv.size(); ++k) {
+        const i128 v = fixed::value_of(t.w_codes[k], t.w);
+        if (v > (i128(1) << 62) || v < -(i128(1) << 62)) return plan;
+        wv[k] = int64_t(v);
+        w_abs = std::max(w_abs, v < 0 ? -v : v);
+        w16 = w16 && v >= -32768 && v <= 32767;
+    }
+    if (x_abs > (i128(1) << 62)) return plan;
+    const i128 p_abs = x_abs * w_abs;  // < 2^124
+    const int prod_frac = t.in.frac() + t.w.frac(), up = t.accum.frac() - prod_frac;
+    const bool exact_products = up >= 0 && up < 64;
+    const i128 a_lo = t.accum.min_code() + ((t.accum.o == OMode::SAT_SYM && t.accum.is_signed) ? 1 : 0),
+               a_hi = t.accum.max_code();
+    // Every partial sum (any order), every single product, within accum_t: saturation never triggers.
+    bool in_range = exact_products && up < 60 && fixed::bit_length(p_abs) + up + fixed::bit_length(i128(n_in)) < 120;
+    i128 s_abs = 0;  // max |sum_i x_i w_ij| over outputs
+    for (size_t j = 0; j < n_out && in_range; ++j) {
+        i128 pos = 0, neg = 0;
+        for (size_t i = 0; i < n_in; ++i) {
+            const i128 a = i128(wv[i * n_out + j]) * x_lo, b = i128(wv[i * n_out + j]) * x_hi;
+            pos += std::max<i128>({i128(0), a, b});
+            neg += std::min<i128>({i128(0), a, b});
+        }
+        s_abs = std::max(s_abs, std::max(pos, -neg));
+        const i128 b = bias[j], P = pos << up, N = neg << up;
+        in_range = b + N >= a_lo && b + P <= a_hi && N >= a_lo && P <= a_hi;
+    }
+    const bool wrap = t.accum.o == OMode::WRAP;
+
+    // res_t cast on int64 lanes: accum_t codes are below 2^width in magnitude.
+    const int res_sh = t.accum.frac() - t.res.frac();
+    plan.res_scalar = !(t.res.width <= 62 && res_sh < 63 && (res_sh >= 0 || t.accum.width - res_sh <= 62));
+    const Requant to_res = plan.res_scalar ? Requant(t.accum.frac(), t.accum, 64)  // identity on accum codes
+                                           : Requant(t.accum.frac(), t.res, 64);
+
+    // GemmI16: int16 codes, int32 sums exact (or modular within a <= 32-bit wrapping accumulator).
+    const bool fits16 = x_lo >= -32768 && x_hi <= 32767 && w16 && exact_products && t.accum.width <= 62;
+    const bool sums32 = s_abs < (i128(1) << 31);
+    if (force != "lanes" && fits16 &&
+        ((wrap && (t.accum.width <= 32 || (in_range && sums32))) || (!wrap && in_range && sums32))) {
+        plan.engine = Engine::GemmI16;
+        plan.vnni = force != "gemm_generic";
+        plan.w16.pack(wv.data(), n_in, n_out);
+        plan.epi.up = up;
+        plan.epi.accum_drop = wrap ? 64 - t.accum.width : 0;
+        plan.epi.accum_signed = t.accum.is_signed;
+        plan.epi.to_res = to_res;
+        return plan;
+    }
+    // GemmI64: the modular MAC rows, exact products; a wrapping accumulator or proven in-range sums.
+    if (force != "lanes" && exact_products && (wrap || in_range)) {
+        plan.engine = Engine::GemmI64;
+        plan.res_scalar = true;
+        return plan;
+    }
+    // Lanes: int32 when products, sums and shifts fit, else int64.
+    const int lsh = up > 0 ? up : 0, rsh = up < 0 ? -up : 0;
+    const int pbits = p_abs == 0 ? 0 : fixed::bit_length(p_abs) + lsh;
+    const bool i32 = pbits <= 30 && t.accum.width <= 30 && rsh < 31 && x_abs < (i128(1) << 30);
+    const bool i64 = pbits <= 61 && t.accum.width <= 61 && rsh < 63;
+    if (!i32 && !i64) return plan;
+    plan.engine = Engine::Lanes;
+    const int lane_bits = i32 ? 32 : 64;
+    LanesPlan &l = plan.lanes;
+    l.i32 = i32;
+    l.n_in = l.in_rows = n_in;
+    l.n_out = n_out;
+    l.src.resize(n_in);
+    for (size_t i = 0; i < n_in; ++i) l.src[i] = int32_t(i);
+    l.w_ord.resize(n_out * n_in);
+    l.i_ord.resize(n_out * n_in);
+    for (size_t j = 0; j < n_out; ++j)
+        for (size_t k = 0; k < n_in; ++k) {
+            const size_t i = size_t(order[j * n_in + k]);
+            l.i_ord[j * n_in + k] = int32_t(i);
+            l.w_ord[j * n_in + k] = wv[i * n_out + j];
+        }
+    l.bias = bias;
+    l.prod = Requant(prod_frac, t.accum, lane_bits);
+    l.sum = Requant(t.accum.frac(), t.accum, lane_bits);
+    l.res = to_res;
+    return plan;
 }
 
 }  // namespace l1emu::layers::mac

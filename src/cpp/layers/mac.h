@@ -78,17 +78,53 @@ struct Epilogue {
 void gemm_epilogue(const int32_t *s, size_t n, size_t lds, size_t n_out, const int64_t *bias, const Epilogue &ep,
                    int64_t *y);
 
-// Ordered accumulation across events. Layout per chunk of kChunk events: xt [n_in][kChunk] lanes.
+// Ordered accumulation across events. Layout per chunk of C events: xt [in_rows + 1][C] lanes (the last row
+// zeros: padding). Outputs are n_pix groups of n_out (Dense: one group; Conv: one per output pixel, whose
+// window src[p][*] names the input rows); per output j of group p, inputs k in accumulation order.
 constexpr size_t kChunk = 64;
 struct LanesPlan {
-    size_t n_in = 0, n_out = 0;
+    size_t n_in = 0, n_out = 0;    // window (Dense: input) size, outputs per group
+    size_t n_pix = 1, in_rows = 0; // groups; input codes per event
     std::vector<int64_t> w_ord;    // [n_out][n_in] weight values in accumulation order
-    std::vector<int32_t> i_ord;    // [n_out][n_in] input index in accumulation order
+    std::vector<int32_t> i_ord;    // [n_out][n_in] window index in accumulation order
+    std::vector<int32_t> src;      // [n_pix][n_in] input row of each window index (in_rows: padding)
     std::vector<int64_t> bias;     // accum_t codes
     Requant prod, sum, res;        // product -> accum_t; accum_t + accum_t -> accum_t; accum_t -> res_t
     bool i32 = true;               // int32 lanes (else int64)
+    // Conv: window of every output pixel, [n_pix][n_in] flat input index or -1 (padding).
+    void set_window(const std::vector<int64_t> &gather, size_t n_pix, size_t in_size);
 };
-// x64 [n x n_in] codes (values) -> y [n x n_out] res_t codes, any n (chunks of kChunk internally).
+// x64 [n x in_rows] codes (values) -> y [n x n_pix * n_out] res_t codes, any n (chunks of C internally).
 void lanes_forward(const LanesPlan &p, const int64_t *x64, size_t n, int64_t *y);
+
+// Conv as a GEMM: x64 [n x in_size] codes -> x16 [n * n_pix rows x ldx] windows (im2col), src [n_pix][n_win]
+// input index or in_size (padding, a zero); codes fit int16 (the caller's bound).
+void im2col_i16(const int64_t *x64, size_t n, size_t in_size, const int32_t *src, size_t n_pix, size_t n_win,
+                size_t ldx, int16_t *x16);
+
+// ---- the evaluation plan of one MAC layer (Dense; Conv per output pixel), chosen at load -------------------
+//   GemmI16: int16 x int16 -> int32 GEMM (VNNI) over the block, every partial sum proven to fit (or a modular
+//            accumulator of <= 32 bits), bias + accum_t wrap + res_t cast in the epilogue;
+//   GemmI64: the layer's exact-product modular MAC (wrapping or proven in-range sums; order-free);
+//   Lanes:   the kernel's accumulation order per output, vectorized across events (int32/int64 lanes);
+//   Reference: the layer's scalar per-event paths, also forced by L1EMU_ENGINE=reference.
+enum class Engine { Reference, GemmI16, GemmI64, Lanes };
+struct MacTypes {
+    Spec in, w, accum, res;
+    size_t n_in = 0, n_out = 0;
+    const int64_t *w_codes = nullptr;        // [n_in x n_out] weight_t codes
+    const std::vector<int64_t> *bias_acc;    // [n_out] biases cast to accum_t
+    const std::vector<int64_t> *order;       // [n_out x n_in] accumulation order
+};
+struct MacPlan {
+    Engine engine = Engine::Reference;
+    bool vnni = true;         // gemm_i16 may use VNNI (L1EMU_ENGINE=gemm_generic: no)
+    bool res_scalar = false;  // the kernels leave accum_t codes; the layer casts them to res_t per value
+    PackedI16 w16;
+    Epilogue epi;
+    LanesPlan lanes;
+    std::string path() const;  // gemm_i16_vnni, gemm_i16, gemm_i64, lanes_i32, lanes_i64, reference
+};
+MacPlan plan_mac(const MacTypes &t);
 
 }  // namespace l1emu::layers::mac
