@@ -3,7 +3,9 @@
 max/average pooling 1D/2D, global pooling, ZeroPadding, Flatten, Reshape, Add/Subtract/Multiply/
 Average/Maximum/Minimum and Concatenate, in io_parallel and io_stream, latency and resource strategies.
 Each model has several outputs so that every layer kind reaches an output through few exact layers;
-every raw code of every output of every event is compared."""
+every raw code of every output of every event is compared, for every evaluation path (the fastest one chosen at
+load: im2col + int16 GEMM on VNNI or the ordered across-events lanes kernel; the forced lanes kernel; the non-VNNI
+GEMM loop; the scalar reference paths, L1EMU_ENGINE) across thread counts and call sizes."""
 
 import numpy as np
 import pytest
@@ -195,12 +197,42 @@ def _codes_of(values, spec):
     return codes
 
 
+ENGINES = ("auto", "lanes", "gemm_generic")  # plus "reference", checked in one call
+THREADS = (1, 2, 3)
+BATCHES = (1, 7, 64, 1000)
+N_ENGINE = 3000  # events of the engine sweep (every group of inputs: a strided subsample)
+N_BATCH_ONE = 150  # events replayed one call each
+
+
+def _emulator(hls_model, engine, monkeypatch):
+    if engine == "auto":
+        monkeypatch.delenv("L1EMU_ENGINE", raising=False)
+    else:
+        monkeypatch.setenv("L1EMU_ENGINE", engine)
+    emu = l1emu.from_hls4ml(hls_model)
+    monkeypatch.delenv("L1EMU_ENGINE", raising=False)
+    return emu
+
+
+def _flat(outputs, n):
+    """predict_raw's output(s) -> one [n x total] array."""
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    return np.concatenate([np.asarray(o).reshape(n, -1) for o in outputs], axis=1)
+
+
+def _batched(emu, X, batch, threads):
+    emu.threads = threads
+    if batch == 1:
+        X = X[:N_BATCH_ONE]
+    return np.concatenate([_flat(emu.predict_raw(X[i:i + batch]), len(X[i:i + batch])) for i in range(0, len(X), batch)])
+
+
 CONFIGS = ["default", "narrow_wrap", "wide_wrap", "rnd_sat", "resource", "stream", "stream_rnd_sat", "stream_resource"]
 
 
 @pytest.mark.parametrize("config", CONFIGS)
 @pytest.mark.parametrize("model_name", list(MODELS))
-def test_bit_exact(model_name, config):
+def test_bit_exact(model_name, config, monkeypatch, report):
     cfg_stream = config.startswith("stream")
     keras_model = MODELS[model_name](cfg_stream)
     cfg, io_type = configure(keras_model, config)
@@ -221,6 +253,32 @@ def test_bit_exact(model_name, config):
               f"{mismatches} mismatching raw codes, {len(np.unique(g))} distinct codes")
         assert len(np.unique(g)) > 5  # not a constant output
     assert total == 0
+
+    # every evaluation path, thread count and call size gives the same codes
+    want = np.concatenate([_codes_of(np.asarray(e).reshape(len(X), -1), spec)
+                           for e, spec in zip(expected, emu.output_precisions())], axis=1)
+    reference_emu = _emulator(hls_model, "reference", monkeypatch)
+    assert int(np.sum(_flat(reference_emu.predict_raw(X), len(X)) != want)) == 0, "reference path differs from csim"
+    paths = {"reference": sorted({p for p in reference_emu._core.layer_paths() if p})}
+    sub = slice(None, None, max(1, len(X) // N_ENGINE))
+    Xs, want_s = X[sub], want[sub]
+    checked = 0
+    for engine in ENGINES:
+        engine_emu = emu if engine == "auto" else _emulator(hls_model, engine, monkeypatch)
+        paths[engine] = sorted({p for p in engine_emu._core.layer_paths() if p})
+        if engine != "auto" and paths[engine] == paths["auto"]:
+            continue  # the same kernels
+        for threads in THREADS:
+            for batch in BATCHES:
+                got = _batched(engine_emu, Xs, batch, threads)
+                bad = int(np.sum(got != want_s[:len(got)]))
+                assert bad == 0, (engine, threads, batch, bad)
+                checked += got.size
+    report(f"conv engines {model_name}/{config}: paths {paths}; threads {THREADS} x batches {BATCHES}: "
+           f"{checked} codes, 0 mismatches vs csim")
+    assert paths["reference"] == ["reference"]
+    fast = {p for p in paths["auto"] if p not in ("reference", "f64", "wrap_i64", "gemm_i64")}
+    assert fast, paths  # a vectorized kernel evaluates some convolution or dense layer
 
 
 def _convert_only(model, tmp_path, backend="Vitis", io_type="io_parallel", **cfg_update):

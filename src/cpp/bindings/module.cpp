@@ -8,7 +8,9 @@
 
 #include "../fixed/fixed.h"
 #include "../graph/model.h"
+#include "../graph/pool.h"
 #include "../graph/registry.h"
+#include "../layers/mac.h"
 
 namespace py = pybind11;
 using namespace l1emu;
@@ -29,7 +31,7 @@ py::array_t<int64_t> quantize_doubles(const F64Array &x, const std::string &spec
     const size_t n = size_t(x.size());
     {
         py::gil_scoped_release release;
-        for (size_t i = 0; i < n; ++i) dst[i] = fixed::from_double(src[i], s);
+        layers::mac::from_doubles(src, n, s, dst);
     }
     return out;
 }
@@ -121,6 +123,10 @@ PYBIND11_MODULE(_core, mod) {
             "Codes of float64 values assigned to the given type (ap_fixed's double constructor).");
     mod.def("to_double", &codes_to_doubles, py::arg("codes"), py::arg("spec"),
             "float64 values of codes (ap_fixed's to_double).");
+
+    mod.def("set_thread_budget", &graph::set_thread_budget, py::arg("n"),
+            "At most n threads evaluate at once in this process, over all emulators and calls.");
+    mod.def("thread_budget", &graph::thread_budget, "The process-wide thread budget (L1EMU_THREADS or hardware threads).");
 
     mod.def("layer_schemas", &layer_schemas,
             "{kind: {'attrs': {name: {'type', 'required'[, 'default']}}, 'arrays': {name: {'required'}}}}: the "

@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include "../layers/mac.h"
 #include "pool.h"
 #include "registry.h"
 
@@ -45,7 +46,7 @@ const TensorInfo &Model::tensor(int id) const {
 void Model::run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf) const {
     const TensorInfo &in = tensors_[0];
     int64_t *q = buf[0].data();
-    for (size_t k = 0, total = n * in.size; k < total; ++k) q[k] = fixed::from_double(x[k], in.spec);
+    layers::mac::from_doubles(x, n * in.size, in.spec, q);
     std::vector<const int64_t *> ins;
     for (size_t l = 0; l < layers_.size(); ++l) {
         ins.clear();
@@ -72,9 +73,10 @@ void Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, i
     size_t block = std::clamp<size_t>(kBlockCodes / widest, 1, kBlock);
     if (block < lanes) block = std::clamp<size_t>(kLanesBlockCodes / all_codes, block, lanes);
     const size_t n_blocks = (n + block - 1) / block;
-    // threads <= 0: one per hardware thread. The calling thread always works; the rest come from the
-    // persistent pool (graph/pool.h), and a single block never leaves the calling thread.
-    const size_t want = threads > 0 ? size_t(threads) : std::max(1u, std::thread::hardware_concurrency());
+    // threads <= 0: as many as the process's thread budget. The calling thread always works; the rest come
+    // from the persistent pool (graph/pool.h) within the budget, and a single block (a batch of one) never
+    // leaves the calling thread.
+    const size_t want = threads > 0 ? size_t(threads) : thread_budget();
     const size_t n_threads = std::max<size_t>(1, std::min(want, n_blocks));
     const size_t rows = std::min(block, n);
     auto run_one = [&](size_t b) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <string>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -102,16 +104,48 @@ Pool &pool() {
     return p;
 }
 
+size_t default_budget() {
+    const char *env = std::getenv("L1EMU_THREADS");
+    if (env && *env) {
+        char *end = nullptr;
+        const long v = std::strtol(env, &end, 10);
+        if (*end == 0 && v >= 1) return size_t(v);
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::atomic<size_t> &budget() {
+    static std::atomic<size_t> b{default_budget()};
+    return b;
+}
+std::atomic<size_t> lent{0};  // pool workers currently lent to calls
+
+// Up to `want` helpers within the budget (budget - 1 helpers over all calls: every call has its own thread).
+size_t borrow(size_t want) {
+    size_t cur = lent.load();
+    for (;;) {
+        const size_t cap = budget().load() - 1, got = cur >= cap ? 0 : std::min(want, cap - cur);
+        if (got == 0 || lent.compare_exchange_weak(cur, cur + got)) return got;
+    }
+}
+
 }  // namespace
 
 size_t pool_capacity() { return pool().capacity(); }
+size_t thread_budget() { return budget().load(); }
+void set_thread_budget(size_t n) { budget().store(std::max<size_t>(1, n)); }
 
 void parallel_for(size_t n_tasks, size_t helpers, const std::function<void(size_t)> &task) {
     helpers = std::min({helpers, pool_capacity(), n_tasks > 0 ? n_tasks - 1 : 0});
+    if (helpers > 0) helpers = borrow(helpers);
     if (helpers == 0) {  // no hand-off: everything on the calling thread
         for (size_t i = 0; i < n_tasks; ++i) task(i);
         return;
     }
+    struct Return {
+        size_t n;
+        ~Return() { lent.fetch_sub(n); }
+    } give_back{helpers};
     auto job = std::make_shared<Job>();
     job->task = &task;
     job->n_tasks = n_tasks;

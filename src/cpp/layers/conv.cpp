@@ -1,5 +1,7 @@
 #include "conv.h"
 
+#include "window.h"
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -47,18 +49,7 @@ Conv::Conv(const LayerDesc &d)
     if (in_.spec.width + w_spec_.width > 120) d.fail("data and weight widths too large for exact products");
 
     // im2col: window element (kh, kw, c) of output pixel (oy, ox), as the generated fill_buffer / line buffer.
-    gather_.resize(n_pix_ * n_in_);
-    for (size_t oy = 0; oy < oh; ++oy)
-        for (size_t ox = 0; ox < ow; ++ox)
-            for (size_t kh = 0; kh < fh; ++kh)
-                for (size_t kw = 0; kw < fw; ++kw) {
-                    const long long y = (long long)(oy * sh + kh) - (long long)pt;
-                    const long long x = (long long)(ox * sw + kw) - (long long)pl;
-                    const bool inside = y >= 0 && y < (long long)ih && x >= 0 && x < (long long)iw;
-                    for (size_t c = 0; c < nc; ++c)
-                        gather_[(oy * ow + ox) * n_in_ + (kh * fw + kw) * nc + c] =
-                            inside ? (y * (long long)iw + x) * (long long)nc + (long long)c : -1;
-                }
+    gather_ = window_gather(Window{ih, iw, fh, fw, sh, sw, pt, pb, pl, pr}, nc);
 
     if (d.has_array("order")) {
         order_ = d.array("order").data;

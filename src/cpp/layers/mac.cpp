@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <type_traits>
@@ -39,9 +40,9 @@ L1EMU_AI T overflow(T q, const Requant &r) {
     }
 }
 
-// ap_fixed assignment of v * 2^-src_frac (fixed::quantize), branch-free on lanes.
-template <QMode Q, OMode O, typename T>
-L1EMU_AI T requant(T v, const Requant &r) {
+// The quantization step of the ap_fixed assignment of v * 2^-src_frac (fixed::quantize), branch-free on lanes.
+template <QMode Q, typename T>
+L1EMU_AI T round(T v, const Requant &r) {
     using U = std::make_unsigned_t<T>;
     v = T(U(v) << r.lsh);
     const T q0 = v >> r.rsh;
@@ -63,7 +64,13 @@ L1EMU_AI T requant(T v, const Requant &r) {
         up = T(rem > half) | (T(rem == half) & (neg ^ 1));
     else
         up = T(rem > half) | (T(rem == half) & (q0 & 1));
-    return overflow<O, T>(q0 + up, r);
+    return q0 + up;
+}
+
+// ap_fixed assignment of v * 2^-src_frac (fixed::quantize): quantization, then overflow.
+template <QMode Q, OMode O, typename T>
+L1EMU_AI T requant(T v, const Requant &r) {
+    return overflow<O, T>(round<Q, T>(v, r), r);
 }
 
 // Calls f.template operator()<Q, O>() for the runtime modes (SAT_SYM runs as SAT with its own rails).
@@ -195,9 +202,12 @@ L1EMU_CLONES void epilogue_dispatch(const int32_t *s, size_t n, size_t lds, size
 
 // ---- lanes: ordered accumulation across events -----------------------------------------------------
 
-// acc [n_out][C] of output group (pixel) p: bias, then each product in the kernel's order.
+// acc [n_out][C] of output group (pixel) p: bias, then each product in the kernel's order. A wrapping
+// accumulator (W <= lane bits) only depends on the sum modulo 2^lane bits: products are rounded, summed
+// modularly and wrapped to W once at the end.
 template <typename T, size_t C, QMode Q, OMode O>
 L1EMU_AI void lanes_group(const LanesPlan &p, size_t pix, const T *xt, T *acc_out) {
+    using U = std::make_unsigned_t<T>;
     const size_t n_in = p.n_in;
     const int32_t *src = &p.src[pix * n_in];
     for (size_t j = 0; j < p.n_out; ++j) {
@@ -210,18 +220,29 @@ L1EMU_AI void lanes_group(const LanesPlan &p, size_t pix, const T *xt, T *acc_ou
             const T wk = T(w[k]);
             if (!wk) continue;  // (accum_t)0 added to accum_t: unchanged
             const T *xr = xt + size_t(src[ii[k]]) * C;
-            for (size_t e = 0; e < C; ++e)
-                acc[e] = overflow<O, T>(acc[e] + requant<Q, O, T>(xr[e] * wk, p.prod), p.sum);
+            if constexpr (O == OMode::WRAP) {
+                for (size_t e = 0; e < C; ++e) acc[e] = T(U(acc[e]) + U(round<Q, T>(xr[e] * wk, p.prod)));
+            } else {
+                for (size_t e = 0; e < C; ++e)
+                    acc[e] = overflow<O, T>(acc[e] + requant<Q, O, T>(xr[e] * wk, p.prod), p.sum);
+            }
         }
+        if constexpr (O == OMode::WRAP)
+            for (size_t e = 0; e < C; ++e) acc[e] = overflow<O, T>(acc[e], p.sum);
         std::memcpy(acc_out + j * C, acc, sizeof acc);
     }
 }
 
-// y[e * stride + j] = res(acc[j][e]) for the c live lanes.
+// y[e * stride + j] = res(acc[j][e]) for the c live lanes: the cast vectorized along the lanes into tile
+// [n_out][C], then each event's outputs stored together (event rows far apart in memory, often a multiple of
+// 4 KiB: one row at a time, not one column of rows).
 template <typename T, size_t C, QMode Q, OMode O>
-L1EMU_AI void lanes_res(const T *acc, size_t c, size_t n_out, size_t stride, const Requant &r, int64_t *y) {
+L1EMU_AI void lanes_res(const T *acc, size_t c, size_t n_out, size_t stride, const Requant &r, int64_t *tile,
+                        int64_t *y) {
+    for (size_t j = 0; j < n_out; ++j)
+        for (size_t e = 0; e < C; ++e) tile[j * C + e] = requant<Q, O, int64_t>(int64_t(acc[j * C + e]), r);
     for (size_t e = 0; e < c; ++e)
-        for (size_t j = 0; j < n_out; ++j) y[e * stride + j] = requant<Q, O, int64_t>(int64_t(acc[j * C + e]), r);
+        for (size_t j = 0; j < n_out; ++j) y[e * stride + j] = tile[j * C + e];
 }
 
 // xt [rows + 1][C]: the codes of c events transposed, dead lanes and the padding row zero.
@@ -252,16 +273,17 @@ struct LanesRes {
     const T *acc;
     size_t c, n_out, stride;
     const Requant &r;
-    int64_t *y;
+    int64_t *tile, *y;
     template <QMode Q, OMode O>
     L1EMU_AI void operator()() const {
-        lanes_res<T, C, Q, O>(acc, c, n_out, stride, r, y);
+        lanes_res<T, C, Q, O>(acc, c, n_out, stride, r, tile, y);
     }
 };
 
 // Chunks of C events (kChunk; 16 for small calls, so a batch of one does not pay for 64 lanes).
 template <typename T, size_t C>
-L1EMU_AI void lanes_all(const LanesPlan &p, const int64_t *x64, size_t n, int64_t *y, T *xt, T *acc) {
+L1EMU_AI void lanes_all(const LanesPlan &p, const int64_t *x64, size_t n, int64_t *y, T *xt, T *acc,
+                        int64_t *tile) {
     const size_t out_size = p.n_pix * p.n_out;
     for (size_t e0 = 0; e0 < n; e0 += C) {
         const size_t c = std::min(C, n - e0);
@@ -269,26 +291,26 @@ L1EMU_AI void lanes_all(const LanesPlan &p, const int64_t *x64, size_t n, int64_
         for (size_t pix = 0; pix < p.n_pix; ++pix) {
             LanesMac<T, C> mac{p, pix, xt, acc};
             with_modes(p.prod.q, p.prod.o, mac);
-            LanesRes<T, C> res{acc, c, p.n_out, out_size, p.res, y + e0 * out_size + pix * p.n_out};
+            LanesRes<T, C> res{acc, c, p.n_out, out_size, p.res, tile, y + e0 * out_size + pix * p.n_out};
             with_modes(p.res.q, p.res.o, res);
         }
     }
 }
 
 L1EMU_CLONES void lanes_i32(const LanesPlan &p, const int64_t *x64, size_t n, int64_t *y, int32_t *xt,
-                            int32_t *acc) {
+                            int32_t *acc, int64_t *tile) {
     if (n <= 16)
-        lanes_all<int32_t, 16>(p, x64, n, y, xt, acc);
+        lanes_all<int32_t, 16>(p, x64, n, y, xt, acc, tile);
     else
-        lanes_all<int32_t, kChunk>(p, x64, n, y, xt, acc);
+        lanes_all<int32_t, kChunk>(p, x64, n, y, xt, acc, tile);
 }
 
 L1EMU_CLONES void lanes_i64(const LanesPlan &p, const int64_t *x64, size_t n, int64_t *y, int64_t *xt,
-                            int64_t *acc) {
+                            int64_t *acc, int64_t *tile) {
     if (n <= 8)
-        lanes_all<int64_t, 8>(p, x64, n, y, xt, acc);
+        lanes_all<int64_t, 8>(p, x64, n, y, xt, acc, tile);
     else
-        lanes_all<int64_t, kChunk>(p, x64, n, y, xt, acc);
+        lanes_all<int64_t, kChunk>(p, x64, n, y, xt, acc, tile);
 }
 
 L1EMU_CLONES void im2col(const int64_t *x64, size_t n, size_t in_size, const int32_t *src, size_t n_pix,
@@ -363,6 +385,54 @@ L1EMU_CLONES void affine_dispatch(const int64_t *x, size_t n_events, size_t size
     with_modes(r.q, r.o, f);
 }
 
+// ---- input quantization ---------------------------------------------------------------------------
+
+template <QMode Q, OMode O>
+L1EMU_AI void from_doubles_rows(const double *x, size_t n, double scale, const Requant &r, int64_t *y,
+                                uint8_t *slow) {
+    for (size_t k = 0; k < n; ++k) {
+        const double v = x[k] * scale, a = std::fabs(x[k]);
+        slow[k] = !(std::fabs(v) < 0x1p62) | ((a < 0x1p-900) & (a != 0));
+        const double fl = std::floor(slow[k] ? 0.0 : v), rem = (slow[k] ? 0.0 : v) - fl;
+        const int64_t q0 = int64_t(fl), neg = int64_t(v < 0);
+        int64_t up;
+        if constexpr (Q == QMode::TRN)
+            up = 0;
+        else if constexpr (Q == QMode::TRN_ZERO)
+            up = neg & int64_t(rem != 0);
+        else if constexpr (Q == QMode::RND)
+            up = int64_t(rem >= 0.5);
+        else if constexpr (Q == QMode::RND_ZERO)
+            up = int64_t(rem > 0.5) | (int64_t(rem == 0.5) & neg);
+        else if constexpr (Q == QMode::RND_MIN_INF)
+            up = int64_t(rem > 0.5);
+        else if constexpr (Q == QMode::RND_INF)
+            up = int64_t(rem > 0.5) | (int64_t(rem == 0.5) & (neg ^ 1));
+        else
+            up = int64_t(rem > 0.5) | (int64_t(rem == 0.5) & (q0 & 1));
+        y[k] = overflow<O, int64_t>(q0 + up, r);
+    }
+}
+
+struct FromDoubles {
+    const double *x;
+    size_t n;
+    double scale;
+    const Requant &r;
+    int64_t *y;
+    uint8_t *slow;
+    template <QMode Q, OMode O>
+    L1EMU_AI void operator()() const {
+        from_doubles_rows<Q, O>(x, n, scale, r, y, slow);
+    }
+};
+
+L1EMU_CLONES void from_doubles_dispatch(const double *x, size_t n, double scale, const Requant &r, int64_t *y,
+                                        uint8_t *slow) {
+    FromDoubles f{x, n, scale, r, y, slow};
+    with_modes(r.q, r.o, f);
+}
+
 }  // namespace
 
 std::string engine_override() {
@@ -382,6 +452,19 @@ void requant_array(const int64_t *x, size_t n, const Requant &r, bool relu, int6
 void affine_requant(const int64_t *x, size_t n_events, size_t size, const int64_t *scale, const int64_t *bias,
                     size_t n_chan, const Requant &r, int64_t *y) {
     affine_dispatch(x, n_events, size, scale, bias, n_chan, r, y);
+}
+
+void from_doubles(const double *x, size_t n, const Spec &s, int64_t *y) {
+    if (s.width > 62 || s.frac() > 1000 || s.frac() < -1000) {
+        for (size_t k = 0; k < n; ++k) y[k] = fixed::from_double(x[k], s);
+        return;
+    }
+    thread_local std::vector<uint8_t> slow;
+    if (slow.size() < n) slow.resize(n);
+    const Requant r(s.frac(), s, 64);  // its overflow step, on integers at s's LSB
+    from_doubles_dispatch(x, n, std::ldexp(1.0, s.frac()), r, y, slow.data());
+    for (size_t k = 0; k < n; ++k)
+        if (slow[k]) y[k] = fixed::from_double(x[k], s);
 }
 
 bool has_vnni() {
@@ -418,13 +501,14 @@ void gemm_epilogue(const int32_t *s, size_t n, size_t lds, size_t n_out, const i
 
 void lanes_forward(const LanesPlan &p, const int64_t *x64, size_t n, int64_t *y) {
     thread_local std::vector<int64_t> scratch;
-    const size_t need = (p.in_rows + 1 + p.n_out) * kChunk;
+    const size_t need = (p.in_rows + 1 + 2 * p.n_out) * kChunk;  // xt, acc, tile (int64 words)
     if (scratch.size() < need) scratch.resize(need);
+    int64_t *tile = scratch.data() + (p.in_rows + 1 + p.n_out) * kChunk;
     if (p.i32) {
         int32_t *base = reinterpret_cast<int32_t *>(scratch.data());
-        lanes_i32(p, x64, n, y, base, base + (p.in_rows + 1) * kChunk);
+        lanes_i32(p, x64, n, y, base, base + (p.in_rows + 1) * kChunk, tile);
     } else {
-        lanes_i64(p, x64, n, y, scratch.data(), scratch.data() + (p.in_rows + 1) * kChunk);
+        lanes_i64(p, x64, n, y, scratch.data(), scratch.data() + (p.in_rows + 1) * kChunk, tile);
     }
 }
 

@@ -1,5 +1,7 @@
 #include "pooling.h"
 
+#include "window.h"
+
 #include <algorithm>
 
 namespace l1emu::layers {
@@ -49,24 +51,60 @@ Pool::Pool(const LayerDesc &d)
     win_ = ph * pw;
     if (out.size != n_pix_ * n_chan_) d.fail("output size does not match the pooling geometry");
     if (impl_ == Impl::GlobalStream && win_ != in_pix_) d.fail("global pooling must cover the input");
-    gather_.resize(n_pix_ * win_);
+    gather_ = window_gather(Window{ih, iw, ph, pw, sh, sw, pt, pb, pl, pr}, 1);
     count_.resize(n_pix_);
-    for (size_t oy = 0; oy < oh; ++oy)
-        for (size_t ox = 0; ox < ow; ++ox) {
-            size_t inside_n = 0;
-            for (size_t ky = 0; ky < ph; ++ky)
-                for (size_t kx = 0; kx < pw; ++kx) {
-                    const long long y = (long long)(oy * sh + ky) - (long long)pt;
-                    const long long x = (long long)(ox * sw + kx) - (long long)pl;
-                    const bool inside = y >= 0 && y < (long long)ih && x >= 0 && x < (long long)iw;
-                    inside_n += inside;
-                    gather_[(oy * ow + ox) * win_ + ky * pw + kx] = inside ? y * (long long)iw + x : -1;
-                }
-            count_[oy * ow + ox] = (count_pad_ || impl_ != Impl::Parallel) ? win_ : inside_n;
-            if (count_[oy * ow + ox] == 0) d.fail("a pooling window lies entirely in the padding");
-        }
+    for (size_t p = 0; p < n_pix_; ++p) {
+        const size_t inside_n = size_t(std::count_if(&gather_[p * win_], &gather_[p * win_] + win_,
+                                                     [](int64_t i) { return i >= 0; }));
+        count_[p] = (count_pad_ || impl_ != Impl::Parallel) ? win_ : inside_n;
+        if (count_[p] == 0) d.fail("a pooling window lies entirely in the padding");
+    }
     // pad_val<T, Max>: T x = 0; x[x.width - 1] = 1.
     pad_code_ = in_.spec.is_signed ? int64_t(in_.spec.min_code()) : int64_t(uint64_t(1) << (in_.spec.width - 1));
+    // Max windows on the vector path (the scalar paths stay the reference, L1EMU_ENGINE=reference).
+    if (op_ == Op::Max && mac::engine_override() != "reference" && fixed::fits_int64(in_.spec) &&
+        fixed::fits_int64(accum_) && mac::requant_ok(in_.spec.frac(), in_.spec.width, accum_) &&
+        mac::requant_ok(accum_.frac(), accum_.width, out.spec)) {
+        max_vec_ = true;
+        to_acc_copy_ = fixed::codes_preserved(in_.spec, accum_);
+        to_res_copy_ = fixed::codes_preserved(accum_, out.spec);
+        to_acc_ = mac::Requant(in_.spec.frac(), accum_, 64);
+        to_res_ = mac::Requant(accum_.frac(), out.spec, 64);
+    }
+}
+
+void Pool::forward_max_vec(const int64_t *x, int64_t *y, size_t n) const {
+    // parallel: max in data_T (padding = pad_val), then (accum_t), (res_t); stream / global_stream: every input
+    // cast to accum_t first (global_stream starts from accum_t's minimum, which no cast value is below).
+    thread_local std::vector<int64_t> acc;
+    const size_t total_in = n * in_.size, total_out = n * out.size;
+    const bool cast_first = impl_ != Impl::Parallel && !to_acc_copy_;
+    if (cast_first) {
+        if (acc.size() < total_in) acc.resize(total_in);
+        mac::requant_array(x, total_in, to_acc_, false, acc.data());
+        x = acc.data();
+    }
+    const size_t nc = n_chan_;
+    for (size_t e = 0; e < n; ++e) {
+        const int64_t *xe = x + e * in_.size;
+        int64_t *ye = y + e * out.size;
+        for (size_t p = 0; p < n_pix_; ++p) {
+            const int64_t *g = &gather_[p * win_];
+            int64_t *yp = ye + p * nc;
+            for (size_t k = 0; k < win_; ++k) {
+                const int64_t *row = g[k] >= 0 ? xe + g[k] * nc : nullptr;
+                if (k == 0) {
+                    for (size_t c = 0; c < nc; ++c) yp[c] = row ? row[c] : pad_code_;
+                } else if (row) {
+                    for (size_t c = 0; c < nc; ++c) yp[c] = std::max(yp[c], row[c]);
+                } else {
+                    for (size_t c = 0; c < nc; ++c) yp[c] = std::max(yp[c], pad_code_);
+                }
+            }
+        }
+    }
+    if (impl_ == Impl::Parallel && !to_acc_copy_) mac::requant_array(y, total_out, to_acc_, false, y);
+    if (!to_res_copy_) mac::requant_array(y, total_out, to_res_, false, y);
 }
 
 int64_t Pool::add_acc(int64_t a, int64_t b) const {
@@ -133,6 +171,7 @@ int64_t Pool::global_stream(const int64_t *xe, size_t c) const {
 }
 
 void Pool::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
+    if (max_vec_) return forward_max_vec(in[0], out_codes, n);
     const bool avg = op_ == Op::Average;
     std::vector<int64_t> scratch(win_);  // the window cast to accum_t (stream)
     for (size_t e = 0; e < n; ++e) {

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "desc.h"
+#include "mac.h"
 
 namespace l1emu::layers {
 
@@ -27,6 +28,7 @@ class Pool : public Layer {
     explicit Pool(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return n_pix_ * win_ * n_chan_; }
+    std::string path() const override { return max_vec_ ? "max_vec" : "reference"; }
 
    private:
     int64_t parallel(const int64_t *xe, const int64_t *g, size_t c) const;
@@ -35,6 +37,11 @@ class Pool : public Layer {
     int64_t tree_sum(const int64_t *v, size_t n) const;
     int64_t add_acc(int64_t a, int64_t b) const;
     int64_t divide(int64_t acc_code, size_t count) const;
+    // Max pooling vectorized over channels: the casts (data_T -> accum_t -> res_t) are monotone and exact
+    // on int64 lanes (mac::Requant), the max an integer max of codes at one LSB.
+    void forward_max_vec(const int64_t *x, int64_t *y, size_t n) const;
+    bool max_vec_ = false, to_acc_copy_ = false, to_res_copy_ = false;
+    mac::Requant to_acc_, to_res_;
 
     TensorInfo in_;
     Op op_;

@@ -11,6 +11,7 @@ from .errors import L1emuError, ModelFileError, UnsupportedLayerError
 from .fixed import Spec, parse_precision, quantize, to_double
 from .importers.conifer import from_conifer
 from .importers.hls4ml import from_hls4ml
+from .threads import set_thread_budget, thread_budget
 from .validate import ValidationReport, validate
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "load",
     "parse_precision",
     "quantize",
+    "set_thread_budget",
+    "thread_budget",
     "to_double",
     "validate",
 ]

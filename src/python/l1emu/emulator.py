@@ -42,7 +42,7 @@ class Emulator:
 
     @property
     def threads(self) -> int:
-        """Worker threads of predict/trace; 0 means one per hardware thread."""
+        """Worker threads of predict/trace; 0 means as many as the process's thread budget (l1emu.set_thread_budget)."""
         return self._threads
 
     @threads.setter
