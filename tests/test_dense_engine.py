@@ -2,7 +2,8 @@
 persistent thread pool) against hls4ml's C simulation and against the scalar reference paths
 (L1EMU_ENGINE=reference), on every dense reference model/configuration of test_dense_models plus the jet
 tagger with a rounding, saturating accum_t (products rounded to accum_t before the sum), over random and
-adversarial inputs, for 1 and 2 threads and batches of 1, 7 and 4096 + 3 events."""
+adversarial inputs, for 1, 2 and 3 threads and batches of 1, 7, 64, 1000 and 4096 + 3 events; the thread budget
+and the vectorized input quantization."""
 
 import numpy as np
 import pytest
@@ -16,7 +17,8 @@ from . import reference  # noqa: E402
 from . import test_dense_models as dense  # noqa: E402
 
 N_RANDOM = 20_000
-BATCHES = (1, 7, 4096 + 3)
+BATCHES = (1, 7, 64, 1000, 4096 + 3)
+THREADS = (1, 2, 3)
 N_BATCH_ONE = 1500  # events replayed one call each
 
 
@@ -83,7 +85,7 @@ def test_engine_bit_exact(model_name, config, monkeypatch, report):
     checked = 0
     for engine in ("auto", "lanes") + (("gemm_generic",) if dense_paths["gemm_generic"] != dense_paths["auto"] else ()):
         emu = emus[engine]
-        for threads in (1, 2):
+        for threads in THREADS:
             for batch in BATCHES:
                 got = batched(emu, X, batch, threads)
                 n = len(got)
@@ -96,7 +98,7 @@ def test_engine_bit_exact(model_name, config, monkeypatch, report):
         assert np.array_equal(emu.predict_raw(X).reshape(len(X), -1), want)
     report(f"dense engine {model_name}/{config}: paths auto={dense_paths['auto']} lanes={dense_paths['lanes']} "
            f"gemm_generic={dense_paths['gemm_generic']}; "
-           f"{len(X)} events x {want.shape[1]} outputs, threads 1/2, batches {BATCHES}: {checked} codes, "
+           f"{len(X)} events x {want.shape[1]} outputs, threads {THREADS}, batches {BATCHES}: {checked} codes, "
            f"0 mismatches vs csim and vs the reference path")
     if model_name == "jet_tagger8":
         assert dense_paths["auto"] == ["lanes_i32"]  # order-dependent accumulator: lanes across events
@@ -127,3 +129,86 @@ def test_threads_and_blocks_are_deterministic(monkeypatch):
     for w in workers:
         w.join()
     assert all(np.array_equal(r, base) for r in results)
+
+
+def test_thread_budget(monkeypatch):
+    """The process-wide budget caps the threads without changing a code; bad budgets are one clear error."""
+    _, hls_model = jet_tagger_rnd_sat_accum()
+    emu = emulator(hls_model, "auto", monkeypatch)
+    X = np.random.default_rng(2).normal(0, 3, (20_000, 16))
+    before = l1emu.thread_budget()
+    emu.threads = 1
+    base = emu.predict_raw(X)
+    try:
+        for budget in (1, 2, 3):
+            l1emu.set_thread_budget(budget)
+            assert l1emu.thread_budget() == budget
+            for threads in (0, 3):
+                emu.threads = threads
+                assert np.array_equal(emu.predict_raw(X), base)
+        for bad in (0, -1, 2.5, "2", True):
+            with pytest.raises(l1emu.L1emuError, match="thread budget"):
+                l1emu.set_thread_budget(bad)
+    finally:
+        l1emu.set_thread_budget(before)
+
+
+def test_thread_budget_environment():
+    """L1EMU_THREADS sets the budget at import; a bad value is an error naming the variable."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import l1emu; print(l1emu.thread_budget())"
+    ok = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, L1EMU_THREADS="3"), capture_output=True,
+                        text=True)
+    assert ok.returncode == 0 and ok.stdout.strip() == "3", ok.stderr
+    bad = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, L1EMU_THREADS="many"),
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "L1EMU_THREADS" in bad.stderr
+
+
+def _exact_code(x, s):
+    """ap_fixed's double constructor on exact rationals: the value scaled to the LSB, quantized, overflowed."""
+    from fractions import Fraction
+    from math import floor
+
+    v = Fraction(x) * Fraction(2) ** s.frac
+    q, rem, neg = floor(v), v - floor(v), v < 0
+    half = Fraction(1, 2)
+    up = {"TRN": False, "TRN_ZERO": neg and rem != 0, "RND": rem >= half, "RND_ZERO": rem > half or (rem == half and neg),
+          "RND_MIN_INF": rem > half, "RND_INF": rem > half or (rem == half and not neg),
+          "RND_CONV": rem > half or (rem == half and q % 2 == 1)}[s.quantization]
+    q += int(up)
+    lo, hi = (-(2 ** (s.width - 1)), 2 ** (s.width - 1) - 1) if s.is_signed else (0, 2 ** s.width - 1)
+    if lo <= q <= hi:
+        return -hi if (s.overflow == "SAT_SYM" and s.is_signed and s.width > 1 and q == lo) else q
+    if s.overflow == "WRAP":
+        q %= 2 ** s.width
+        return q - 2 ** s.width if s.is_signed and q > hi else q
+    if s.overflow == "SAT_ZERO":
+        return 0
+    if s.overflow == "SAT_SYM" and s.is_signed and s.width > 1:
+        lo = -hi
+    return min(max(q, lo), hi)
+
+
+def test_input_quantization_is_exact():
+    """The vectorized input cast (mac::from_doubles: l1emu.quantize and every model's input) equals ap_fixed's
+    double constructor computed on exact rationals, on values at every LSB, ties, quarter-LSBs, rails and beyond,
+    subnormals, signed zeros and values past 2^62 LSBs, for every quantization and overflow mode."""
+    rng = np.random.default_rng(3)
+    for spec in ("fixed<16,6>", "fixed<16,6,RND,SAT>", "ufixed<8,3,RND_CONV,SAT>", "fixed<10,4,RND_ZERO,SAT_SYM>",
+                 "fixed<12,2,RND_INF,SAT_ZERO>", "fixed<9,-2,RND_MIN_INF,WRAP>", "fixed<20,24,TRN_ZERO,SAT>",
+                 "ufixed<6,6,RND,WRAP>", "fixed<1,1,RND,SAT_SYM>", "fixed<62,30,RND_CONV,WRAP>",
+                 "fixed<8,3,RND_CONV,SAT_SYM>"):
+        s = l1emu.Spec(spec)
+        lsb = 2.0 ** -s.frac
+        k = rng.integers(-2 ** (s.width + 1), 2 ** (s.width + 1), 3000).astype(np.float64)
+        X = np.concatenate([k * lsb, (k + 0.5) * lsb, (k + 0.25) * lsb, (k - 0.75) * lsb,
+                            rng.normal(0, 2.0 ** (s.integer + 1), 3000),
+                            [0.0, -0.0, 5e-324, -5e-324, 1e-310, -1e-310, 1e300, -1e300, 2.0 ** 70, -(2.0 ** 70),
+                             2.0 ** (61 - s.frac), -(2.0 ** (61 - s.frac)), 2.0 ** (62 - s.frac)]])
+        got = l1emu.quantize(X, spec)
+        want = np.array([_exact_code(float(x), s) for x in X], dtype=np.int64)
+        assert int(np.sum(got != want)) == 0, (spec, X[got != want][:5], got[got != want][:5], want[got != want][:5])

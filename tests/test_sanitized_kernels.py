@@ -1,6 +1,7 @@
 """The kernels under AddressSanitizer + UndefinedBehaviorSanitizer reproduce the references' raw codes: every
-layer family and every evaluation path (dense, convolution through its double-precision, wrapping and ordered
-MACs, lookup-table activations and softmax, instance norm, KL score, the conv VAE encoder, conifer BDTs),
+layer family and every evaluation path (dense, convolution through im2col + the int16 GEMM, the across-events
+lanes kernel over windows, its double-precision, wrapping and ordered MACs, vectorized max pooling, the
+vectorized input cast, lookup-table activations and softmax, instance norm, KL score, the conv VAE encoder, conifer BDTs),
 replayed in one sanitized child process on a subsample of each family test's events."""
 
 import zlib
@@ -109,10 +110,12 @@ CASES = {
     "dense/autoencoder-resource_rf4": lambda: _dense("autoencoder", "resource_rf4"),
     "dense/autoencoder-exotic_modes": lambda: _dense("autoencoder", "exotic_modes"),
     "dense/jet_tagger-io_stream": lambda: _dense("jet_tagger", "io_stream"),
-    "conv/conv2d-default": lambda: _conv("conv2d", "default"),            # double-precision MAC
-    "conv/conv1d-wide_wrap": lambda: _conv("conv1d", "wide_wrap"),        # int64 wrapping MAC
-    "conv/conv1d-narrow_wrap": lambda: _conv("conv1d", "narrow_wrap"),    # truncated products
-    "conv/conv2d-stream_rnd_sat": lambda: _conv("conv2d", "stream_rnd_sat"),  # ordered, saturating
+    # conv: auto = im2col + int16 GEMM or lanes over windows; forced lanes; reference = the scalar MACs
+    "conv/conv2d-default": lambda: _conv("conv2d", "default"),            # GEMM; max pooling with padding
+    "conv/conv2d-stream": lambda: _conv("conv2d", "stream"),              # GEMM; streamed max pooling
+    "conv/conv1d-wide_wrap": lambda: _conv("conv1d", "wide_wrap"),        # double-precision / int64 wrapping MAC
+    "conv/conv1d-narrow_wrap": lambda: _conv("conv1d", "narrow_wrap"),    # truncated products: lanes_i32
+    "conv/conv2d-stream_rnd_sat": lambda: _conv("conv2d", "stream_rnd_sat"),  # ordered, saturating: lanes
     "activations/t4096_rnd_sat": lambda: _activations("t4096_rnd_sat"),
     "activations/t2048_index_overflow": lambda: _activations("t2048_index_overflow"),
     "softmax/t256_rnd_sat": lambda: _softmax("t256_rnd_sat"),

@@ -169,7 +169,7 @@ L1EMU_CLONES void pack_rows(const int64_t *x64, size_t n, size_t n_in, size_t ld
 
 template <QMode Q, OMode O>
 L1EMU_AI void epilogue_rows(const int32_t *s, size_t n, size_t lds, size_t n_out, const int64_t *bias,
-                            const Epilogue &ep, int64_t *y) {
+                            const Epilogue ep, int64_t *y) {
     const int drop = ep.accum_drop;
     for (size_t e = 0; e < n; ++e) {
         const int32_t *se = s + e * lds;
@@ -237,7 +237,7 @@ L1EMU_AI void lanes_group(const LanesPlan &p, size_t pix, const T *xt, T *acc_ou
 // [n_out][C], then each event's outputs stored together (event rows far apart in memory, often a multiple of
 // 4 KiB: one row at a time, not one column of rows).
 template <typename T, size_t C, QMode Q, OMode O>
-L1EMU_AI void lanes_res(const T *acc, size_t c, size_t n_out, size_t stride, const Requant &r, int64_t *tile,
+L1EMU_AI void lanes_res(const T *acc, size_t c, size_t n_out, size_t stride, const Requant r, int64_t *tile,
                         int64_t *y) {
     for (size_t j = 0; j < n_out; ++j)
         for (size_t e = 0; e < C; ++e) tile[j * C + e] = requant<Q, O, int64_t>(int64_t(acc[j * C + e]), r);
@@ -330,9 +330,9 @@ L1EMU_CLONES void im2col(const int64_t *x64, size_t n, size_t in_size, const int
 }
 
 template <QMode Q, OMode O>
-L1EMU_AI void requant_rows(const int64_t *x, size_t n, const Requant &r, bool relu, int64_t *y) {
-    if (relu)
-        for (size_t k = 0; k < n; ++k) y[k] = x[k] > 0 ? requant<Q, O, int64_t>(x[k], r) : 0;
+L1EMU_AI void requant_rows(const int64_t *x, size_t n, const Requant r, bool relu, int64_t *y) {
+    if (relu)  // (res_t)0 is 0 in every mode: branch-free
+        for (size_t k = 0; k < n; ++k) y[k] = requant<Q, O, int64_t>(std::max<int64_t>(x[k], 0), r);
     else
         for (size_t k = 0; k < n; ++k) y[k] = requant<Q, O, int64_t>(x[k], r);
 }
@@ -356,7 +356,7 @@ L1EMU_CLONES void requant_dispatch(const int64_t *x, size_t n, const Requant &r,
 
 template <QMode Q, OMode O>
 L1EMU_AI void affine_rows(const int64_t *x, size_t n_events, size_t size, const int64_t *scale, const int64_t *bias,
-                          size_t n_chan, const Requant &r, int64_t *y) {
+                          size_t n_chan, const Requant r, int64_t *y) {
     for (size_t e = 0; e < n_events; ++e)
         for (size_t i0 = 0; i0 < size; i0 += n_chan) {
             const size_t m = std::min(n_chan, size - i0);
@@ -388,11 +388,11 @@ L1EMU_CLONES void affine_dispatch(const int64_t *x, size_t n_events, size_t size
 // ---- input quantization ---------------------------------------------------------------------------
 
 template <QMode Q, OMode O>
-L1EMU_AI void from_doubles_rows(const double *x, size_t n, double scale, const Requant &r, int64_t *y,
+L1EMU_AI void from_doubles_rows(const double *x, size_t n, double scale, const Requant r, int64_t *y,
                                 uint8_t *slow) {
     for (size_t k = 0; k < n; ++k) {
         const double v = x[k] * scale, a = std::fabs(x[k]);
-        slow[k] = !(std::fabs(v) < 0x1p62) | ((a < 0x1p-900) & (a != 0));
+        slow[k] = uint8_t(!(std::fabs(v) < 0x1p62)) | uint8_t((a < 0x1p-900) & (a != 0));
         const double fl = std::floor(slow[k] ? 0.0 : v), rem = (slow[k] ? 0.0 : v) - fl;
         const int64_t q0 = int64_t(fl), neg = int64_t(v < 0);
         int64_t up;

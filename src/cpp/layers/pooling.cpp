@@ -84,21 +84,23 @@ void Pool::forward_max_vec(const int64_t *x, int64_t *y, size_t n) const {
         mac::requant_array(x, total_in, to_acc_, false, acc.data());
         x = acc.data();
     }
-    const size_t nc = n_chan_;
+    const size_t nc = n_chan_, win = win_, n_pix = n_pix_, in_size = in_.size, out_size = out.size;
+    const int64_t pad = pad_code_;  // locals: the stores below could alias members
+    const int64_t *gather = gather_.data();
     for (size_t e = 0; e < n; ++e) {
-        const int64_t *xe = x + e * in_.size;
-        int64_t *ye = y + e * out.size;
-        for (size_t p = 0; p < n_pix_; ++p) {
-            const int64_t *g = &gather_[p * win_];
+        const int64_t *xe = x + e * in_size;
+        int64_t *ye = y + e * out_size;
+        for (size_t p = 0; p < n_pix; ++p) {
+            const int64_t *g = gather + p * win;
             int64_t *yp = ye + p * nc;
-            for (size_t k = 0; k < win_; ++k) {
+            for (size_t k = 0; k < win; ++k) {
                 const int64_t *row = g[k] >= 0 ? xe + g[k] * nc : nullptr;
                 if (k == 0) {
-                    for (size_t c = 0; c < nc; ++c) yp[c] = row ? row[c] : pad_code_;
+                    for (size_t c = 0; c < nc; ++c) yp[c] = row ? row[c] : pad;
                 } else if (row) {
                     for (size_t c = 0; c < nc; ++c) yp[c] = std::max(yp[c], row[c]);
                 } else {
-                    for (size_t c = 0; c < nc; ++c) yp[c] = std::max(yp[c], pad_code_);
+                    for (size_t c = 0; c < nc; ++c) yp[c] = std::max(yp[c], pad);
                 }
             }
         }
