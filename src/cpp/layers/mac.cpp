@@ -332,7 +332,7 @@ L1EMU_CLONES void im2col(const int64_t *x64, size_t n, size_t in_size, const int
 template <QMode Q, OMode O>
 L1EMU_AI void requant_rows(const int64_t *x, size_t n, const Requant r, bool relu, int64_t *y) {
     if (relu)  // (res_t)0 is 0 in every mode: branch-free
-        for (size_t k = 0; k < n; ++k) y[k] = requant<Q, O, int64_t>(std::max<int64_t>(x[k], 0), r);
+        for (size_t k = 0; k < n; ++k) y[k] = requant<Q, O, int64_t>(x[k] & ~(x[k] >> 63), r);  // max(x, 0)
     else
         for (size_t k = 0; k < n; ++k) y[k] = requant<Q, O, int64_t>(x[k], r);
 }
