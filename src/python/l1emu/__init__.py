@@ -4,6 +4,7 @@
     y = emu.predict(X)          # float64 firmware outputs
     raw = emu.predict_raw(X)    # int64 raw codes
     emu.save("model.l1emu"); emu = l1emu.load("model.l1emu")
+    menu = l1emu.Menu.load("menu.yaml"); res = menu.replay(["zb.h5"])   # rates, efficiencies, thresholds
 """
 
 from .emulator import Emulator, load
@@ -11,11 +12,13 @@ from .errors import L1emuError, ModelFileError, UnsupportedLayerError
 from .fixed import Spec, parse_precision, quantize, to_double
 from .importers.conifer import from_conifer
 from .importers.hls4ml import from_hls4ml
+from .menu import Menu
 from .validate import ValidationReport, validate
 
 __all__ = [
     "Emulator",
     "L1emuError",
+    "Menu",
     "ModelFileError",
     "Spec",
     "UnsupportedLayerError",
