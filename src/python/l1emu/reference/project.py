@@ -23,12 +23,13 @@ from .csim import _firmware_hash, default_cache
 class ProjectReference:
     """A compiled project directory: ``predict(X)``, ``trace(X)`` and ``layer_names`` (model order)."""
 
-    def __init__(self, path, cache=None):
+    def __init__(self, path, cache=None, top=None):
         from ..importers.hls4ml_project import graph_from_project
 
         self.path = os.path.abspath(os.fspath(path))
         self.cache = cache or default_cache()
-        self.graph = graph_from_project(self.path)
+        self.top = top
+        self.graph = graph_from_project(self.path, top)
         self.layer_names = [layer["name"] for layer in self.graph["layers"]]
         bridges = glob.glob(os.path.join(self.path, "*_bridge.cpp"))
         if len(bridges) != 1 or not os.path.isfile(os.path.join(self.path, "build_lib.sh")):
@@ -74,7 +75,7 @@ class ProjectReference:
         """Trace hooks after each layer call (at the end of its line) and their storage in the bridge."""
         from ..importers.hls4ml_project import _Project, _outputs
 
-        p = _Project(self.path, None)
+        p = _Project(self.path, self.top)
         edits = {}  # (file, line) -> code to append
         sizes = {}
         for call, layer in zip(p.body.calls, self.graph["layers"]):
@@ -168,5 +169,6 @@ def _port(p, name):
     return next(port.type for port in p.body.ports if port.name == name)
 
 
-def compile_project(path, cache=None):
-    return ProjectReference(path, cache)
+def compile_project(path, top=None, cache=None):
+    """The C simulation of project directory ``path`` (``top``: its top function, as for from_project)."""
+    return ProjectReference(path, cache, top)
