@@ -191,7 +191,7 @@ def test_project_equals_its_compiled_csim(name, report):
     report(f"from_project {name} ({emu.graph['source']['io_type']}): {len(X)} events, {bad} mismatching events "
            f"vs the compiled directory")
     assert bad == 0
-    assert distinct > 2  # the outputs vary
+    assert distinct >= 2  # the outputs vary (argmax: one-hot)
 
 
 # -- hand-edited projects ---------------------------------------------------------------------------------
