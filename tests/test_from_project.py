@@ -394,3 +394,30 @@ def test_hash_table_is_hls4ml_1_3_templates():
     templates = os.path.join(os.path.dirname(hls4ml.__file__), "templates")
     with open(nnet_check.TABLE) as f:
         assert json.load(f)["backends"] == nnet_check.reference_tables(templates)
+
+
+# -- command line ------------------------------------------------------------------------------------------
+def test_cli_validate_and_info_with_a_project_directory(tmp_path):
+    from click.testing import CliRunner
+
+    from l1emu.cli import main
+
+    hls_model, _, edited = _edited("narrow_type", _narrow_type)
+    path = hls_model.config.get_output_dir()
+    with _locked(path):
+        emu = l1emu.from_project(path)
+    model = str(tmp_path / "jet.l1emu")
+    emu.save(model)
+    runner = CliRunner()
+    r = runner.invoke(main, ["validate", model, "--random", "2000", "--reference", path])
+    assert r.exit_code == 0, r.output
+    assert "bit-exact: 2000 events" in r.output
+    r = runner.invoke(main, ["validate", model, "--random", "2000", "--reference", edited, "-o", str(tmp_path / "v.json")])
+    assert r.exit_code == 1, r.output
+    assert "first diverging layer: fc2" in r.output
+    r = runner.invoke(main, ["validate", edited, "--random", "500"])  # the directory read by from_project
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["info", edited])
+    assert r.exit_code == 0 and "fc2" in r.output and "fixed<10,3>" in r.output, r.output
+    r = runner.invoke(main, ["info", str(tmp_path)])
+    assert r.exit_code == 2 and "not an hls4ml project directory" in r.output

@@ -61,7 +61,7 @@ def _top_function(path, top):
     if len(candidates) != 1:
         names = ", ".join(f"{c[0].name} ({c[0].where})" for c in candidates) or "none"
         raise ProjectError(f"{path}: {len(candidates)} functions with nnet:: layer calls in firmware/*.cpp "
-                           f"({names}): pass top= to name the top function")
+                           f"({names}): name the top function (top=, or --top on the command line)")
     return candidates[0]
 
 
