@@ -15,10 +15,7 @@ from . import nnet_check
 from .config import Config, Types, int_expression
 from .layers import FUNCTIONS, NamedType, ProjectLayer, Variable, WeightArray, _Model, output_shape
 from .source import Declarations, Unit, error, type_text
-from .top import Body
-
-_SKIPPED_AS_COPY = ("Clone", "Repack")
-
+from .top import Body, split
 
 def _settings(path):
     """hls4ml_config.yml (written beside the firmware): Backend, IOType, InputShapes; {} if absent."""
@@ -140,8 +137,6 @@ def _initializer(arr):
     if not toks or toks[0].text != "{" or toks[-1].text != "}":
         raise error(arr.where, f"initializer of '{arr.name}' is not a brace list")
     values = []
-    from .top import split
-
     for part in split(toks[1:-1]):
         text = "".join(t.text for t in part)
         try:

@@ -4,7 +4,7 @@ static constants evaluated (integer arithmetic, enumerators, literals) the way t
 import re
 
 from ...emulator import check_precision
-from ...errors import L1emuError
+from ...errors import L1emuError, ProjectError
 from .source import error, type_text
 
 _ARRAY = re.compile(r"^nnet::array<(.+),([^,<>]+)>$")
@@ -35,7 +35,6 @@ class Types:
             try:
                 self._specs[name] = check_precision(text, f"{where}: type {name}")
             except L1emuError as err:
-                from ...errors import ProjectError
                 raise ProjectError(str(err)) from None
         return self._specs[name]
 
