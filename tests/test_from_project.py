@@ -296,7 +296,9 @@ def _one_lsb(d):
 
 
 def _narrow_type(d):
-    _sub(_fw(d, "defines.h"), r"^typedef ap_fixed<19,8> fc2_result_t;$", "typedef ap_fixed<10,3> fc2_result_t;")
+    """fc2's result type narrowed, through a nested typedef with quantization and overflow modes."""
+    _sub(_fw(d, "defines.h"), r"^typedef ap_fixed<19,8> fc2_result_t;$",
+         "typedef ap_fixed<10,3,AP_RND_CONV,AP_SAT> fc2_narrow_t;\ntypedef fc2_narrow_t fc2_result_t;")
 
 
 EDITS = {"renamed_top": _rename_top, "namespace": _namespace, "header_weights": _header_weights,
@@ -418,6 +420,33 @@ def test_cli_validate_and_info_with_a_project_directory(tmp_path):
     r = runner.invoke(main, ["validate", edited, "--random", "500"])  # the directory read by from_project
     assert r.exit_code == 0, r.output
     r = runner.invoke(main, ["info", edited])
-    assert r.exit_code == 0 and "fc2" in r.output and "fixed<10,3>" in r.output, r.output
+    assert r.exit_code == 0 and "fc2" in r.output and "fixed<10,3,RND_CONV,SAT>" in r.output, r.output
     r = runner.invoke(main, ["info", str(tmp_path)])
     assert r.exit_code == 2 and "not an hls4ml project directory" in r.output
+
+
+# -- projects of older hls4ml releases ----------------------------------------------------------------------
+OLD = os.path.join(os.path.dirname(__file__), "data", "hls4ml-0.8.1")
+
+
+def _old_project(tmp_path, io_type):
+    """An hls4ml 0.8.1 project as that release writes it (see tests/data/hls4ml-0.8.1/generate.py)."""
+    d = str(tmp_path / f"dense-{io_type}")
+    shutil.copytree(os.path.join(OLD, f"dense-{io_type}"), d)
+    shutil.copytree(os.path.join(OLD, "nnet_utils"), _fw(d, "nnet_utils"))
+    shutil.copytree(os.path.join(os.path.dirname(hls4ml.__file__), "templates", "vivado", "ap_types"),
+                    _fw(d, "ap_types"))
+    return d
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_older_hls4ml_project_is_refused_naming_header_and_functions(tmp_path, io_type):
+    d = _old_project(tmp_path, io_type)
+    with pytest.raises(l1emu.ProjectError, match=r"firmware/nnet_utils/nnet_activation\.h: not hls4ml 1\.3\.0's "
+                                                 r"Vitis nnet_activation\.h \(differs in .*softmax_latency"):
+        l1emu.from_project(d)
+    # its C++ itself is read: with 1.3.0's headers in place it is an ordinary project
+    shutil.rmtree(_fw(d, "nnet_utils"))
+    shutil.copytree(_fw(PROJECTS["dense"]().config.get_output_dir(), "nnet_utils"), _fw(d, "nnet_utils"))
+    emu = l1emu.from_project(d)
+    assert [layer["name"] for layer in emu.graph["layers"]] == ["fc1", "fc1_linear", "relu1", "fc2", "tanh", "out"]

@@ -11,7 +11,7 @@ import re
 import sys
 
 from ...errors import ProjectError
-from .source import _strip_comments
+from .source import _TOKEN, _strip_comments
 
 HLS4ML_VERSION = "1.3.0"
 # headers whose functions l1emu's kernels reproduce (arithmetic, loop order, table contents)
@@ -29,10 +29,10 @@ TABLE = os.path.join(os.path.dirname(__file__), "nnet_hashes.json")
 
 def entities(text):
     """{entity name: sha256 prefix} of a header: its top-level template functions and structs (overloads
-    of one name hashed together, in order)."""
+    of one name hashed together, in order), as token sequences: reformatting does not change them."""
     text, _ = _strip_comments(text)
     text = "\n".join(line for line in text.split("\n") if not line.strip().startswith("#"))
-    text = re.sub(r"\s+", " ", text)
+    text = " ".join(m.group() for m in _TOKEN.finditer(text) if m.lastgroup != "ws")  # formatting aside
     found = {}
     pos = 0
     for m in re.finditer(r"namespace\s+nnet\s*\{", text):
