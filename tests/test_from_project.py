@@ -224,10 +224,12 @@ def _fw(d, name):
 def _rename_top(d):
     for f in (_fw(d, "myproject.cpp"), _fw(d, "myproject.h"), os.path.join(d, "myproject_bridge.cpp")):
         _sub(f, r"\bmyproject\(", "jet_tagger_top(")
-    # other code with layer calls beside the top function (never called)
+    # other code with layer calls beside the top function (never called), and C++ l1emu does not read
     with open(_fw(d, "myproject.cpp"), "a") as f:
         f.write("\nvoid unused_helper(input_t x[16], layer5_t y[64]) {\n"
                 "    nnet::relu<input_t, layer5_t, relu_config5>(x, y); // helper\n}\n")
+    with open(_fw(d, "helpers.cpp"), "w") as f:
+        f.write("int helper(int n) {\n    int s = 0;\n    for (int i = 0; i < n; i++) s += i;\n    return s;\n}\n")
 
 
 def _namespace(d):

@@ -42,6 +42,9 @@ def _top_function(path, top):
         raise ProjectError(f"{path}: not an hls4ml project directory (no firmware/)")
     candidates = []
     for cpp in sorted(glob.glob(os.path.join(fw, "*.cpp"))):
+        with open(cpp, errors="replace") as f:  # files without layer calls cannot hold the top: not read
+            if "nnet::" not in f.read():
+                continue
         unit = Unit(fw)
         unit.add_file(cpp)
         decls = Declarations(unit)
