@@ -373,6 +373,13 @@ def test_unsupported_construct_is_refused_with_file_and_line(tmp_path):
         l1emu.from_project(d)
 
 
+def test_config_without_a_constant_is_refused(tmp_path):
+    d = _copy(tmp_path)
+    _sub(_fw(d, "parameters.h"), r"^\s*static const unsigned n_out = 64;\n", "", count=1)
+    with pytest.raises(l1emu.ProjectError, match=r"firmware/parameters\.h:\d+: config config2 has no 'n_out'"):
+        l1emu.from_project(d)
+
+
 def test_unknown_layer_function_is_refused(tmp_path):
     d = _copy(tmp_path)
     _sub(_fw(d, "myproject.cpp"), r"nnet::relu<bn1_result_t", "nnet::mystery<bn1_result_t")

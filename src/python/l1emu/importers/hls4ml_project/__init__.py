@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 from ...emulator import Emulator
-from ...errors import ProjectError, UnsupportedLayerError
+from ...errors import L1emuError, ProjectError, UnsupportedLayerError
 from ..hls4ml import BACKENDS, IMPORTERS
 from . import nnet_check
 from .config import Config, Types, int_expression
@@ -199,8 +199,13 @@ def graph_from_project(path, top=None) -> dict:
         layer.name = name
         try:
             entry = IMPORTERS[layer.class_name](layer, [tensor_of[t] for t in ins])
-        except (UnsupportedLayerError, ProjectError) as err:
+        except ProjectError:
+            raise  # names its own file:line
+        except L1emuError as err:
             raise type(err)(f"{call.where}: {err}") from None
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as err:  # a config lacking a key
+            raise error(call.where, f"nnet::{call.function}: cannot read its config "
+                                    f"{cfg.name if cfg else ''} ({type(err).__name__}: {err})") from None
         entry.update(name=name, shape=[int(d) for d in shape], spec=precision)
         graph["layers"].append(entry)
         for t in outs:
