@@ -249,6 +249,7 @@ def _namespace(d):
     with open(_fw(d, "myproject.cpp"), "a") as f:
         f.write("\n}  // namespace l1\n")
     _sub(os.path.join(d, "myproject_bridge.cpp"), r'^(#include "firmware/myproject.h")$', r"\1\nusing namespace l1;")
+    _sub(_fw(d, "myproject.cpp"), r'^(#include "myproject.h")$', r"\1\nusing namespace nnet;")
 
 
 def _weight_arrays(d):

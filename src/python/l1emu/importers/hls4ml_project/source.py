@@ -270,6 +270,8 @@ class Declarations:
                     if k + 1 < end and toks[k + 1].text == ";":
                         k += 1
                 i = k + 1
+            elif t.text in ("using", "static_assert"):  # using-directives and -declarations: names only
+                i = self.statement_end(toks, i, end) + 1
             elif t.text == "typedef":
                 j = self.statement_end(toks, i, end)
                 self.typedefs[toks[j - 1].text] = type_text(toks[i + 1:j - 1])
