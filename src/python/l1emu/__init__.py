@@ -1,6 +1,7 @@
 """l1emu: bit-exact emulation of Level-1 trigger firmware (hls4ml networks, conifer BDTs) without compiling.
 
     emu = l1emu.from_hls4ml(hls_model)     # or l1emu.from_conifer(conifer_model)
+    emu = l1emu.from_project("my_prj")     # a generated hls4ml project directory, not compiled
     y = emu.predict(X)          # float64 firmware outputs
     raw = emu.predict_raw(X)    # int64 raw codes
     emu.save("model.l1emu"); emu = l1emu.load("model.l1emu")
@@ -8,10 +9,11 @@
 """
 
 from .emulator import Emulator, load
-from .errors import L1emuError, ModelFileError, UnsupportedLayerError
+from .errors import L1emuError, ModelFileError, ProjectError, UnsupportedLayerError
 from .fixed import Spec, parse_precision, quantize, to_double
 from .importers.conifer import from_conifer
 from .importers.hls4ml import from_hls4ml
+from .importers.hls4ml_project import from_project
 from .menu import Menu
 from .validate import ValidationReport, validate
 
@@ -20,11 +22,13 @@ __all__ = [
     "L1emuError",
     "Menu",
     "ModelFileError",
+    "ProjectError",
     "Spec",
     "UnsupportedLayerError",
     "ValidationReport",
     "from_conifer",
     "from_hls4ml",
+    "from_project",
     "load",
     "parse_precision",
     "quantize",
