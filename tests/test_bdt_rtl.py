@@ -183,6 +183,7 @@ def test_rtl_reference_errors():
     model = _model("gbc2_t20_d3_18.8_le")
     with pytest.raises(l1emu.L1emuError, match=r"events of shape \(3, 5\)"):
         bdt_rtl.predict_raw(model, np.zeros((3, 5)))
+    assert bdt_rtl.predict_raw(model, np.zeros((0, 6))).shape == (0, 1)
     mixed = copy.copy(model)
     mixed.config = copy.copy(model.config)
     mixed.config.score_precision = "ap_fixed<10,1>"
