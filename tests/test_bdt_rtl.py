@@ -88,12 +88,13 @@ def _wrap(codes, width):
     return (codes + 2 ** (width - 1)) % 2 ** width - 2 ** (width - 1)
 
 
-def independent(model, X, rtl):
+def independent(model, X, rtl, split=None):
     """Raw output codes by a numpy restatement of one backend's arithmetic, from the float model and ap_fixed
     casts (l1emu.quantize, the double constructor): ``rtl`` the VHDL (inputs compared with thresholds
     directly, leaves + init_predict summed modulo 2^width, times norm keeping the product's middle bits),
     else the cpp (threshold_t(x * weight_t(1)) compared, score_t partial sums in tree order, score_t(y *
-    norm)). Also returns the exact sums (before any wrap or saturation)."""
+    norm)). ``split`` overrides the model's splitting convention. Also returns the exact sums (before any
+    wrap or saturation)."""
     cfg = model.config
     t_spec, s_spec = cfg.threshold_precision, cfg.score_precision
     s = l1emu.parse_precision(s_spec)
@@ -101,7 +102,7 @@ def independent(model, X, rtl):
     if not rtl:
         weight = l1emu.to_double(l1emu.quantize(np.array([1.0]), cfg.weight_precision), cfg.weight_precision)[0]
         x = l1emu.quantize(l1emu.to_double(x, cfg.input_precision) * weight, t_spec)
-    less = np.less if model.splitting_convention == "<" else np.less_equal
+    less = np.less if (split or model.splitting_convention) == "<" else np.less_equal
     n_out = 1 if model.n_classes == 2 else model.n_classes
     rows = np.arange(len(X))
     out, exact = np.zeros((len(X), n_out), np.int64), np.zeros((len(X), n_out), np.int64)
@@ -177,6 +178,19 @@ def test_rtl_known_divergence(name, report):
     codes as the numpy restatements of the two arithmetics predict, and on some."""
     counts, predicted, _ = _compare(name, report)
     assert counts["GHDL vs cpp"] == counts["GHDL vs l1emu"] == predicted > 0
+
+
+@pytest.mark.xdist_group("bdt_rtl")
+@pytest.mark.parametrize("name", ["gbc2_t20_d3_18.8_le", "gbc3_t10_d4_10.2_lt"])
+def test_rtl_splitting_convention_is_exercised(name, report):
+    """The threshold-edge events reach the RTL comparisons: the numpy VHDL arithmetic with the other
+    convention disagrees with GHDL (so the 0 mismatches above rest on the convention, not on luck)."""
+    model = _model(name)
+    X, _ = _events(model, np.random.default_rng(len(name)))
+    other = "<" if model.splitting_convention == "<=" else "<="
+    flipped = int((independent(model, X, rtl=True, split=other)[0] != bdt_rtl.predict_raw(model, X)).sum())
+    report(f"bdt_rtl {name} emulated with '{other}': {flipped} mismatching raw codes vs GHDL")
+    assert flipped > 0
 
 
 @pytest.mark.xdist_group("bdt_rtl")
