@@ -204,3 +204,7 @@ def test_rtl_reference_errors():
     mixed.config.score_precision = "ap_fixed<10,1>"
     with pytest.raises(l1emu.L1emuError, match="precisions must be equal"):
         bdt_rtl.predict_raw(mixed, np.zeros((3, 6)))
+    for key in ("input_precision", "threshold_precision", "score_precision"):
+        setattr(mixed.config, key, "ap_ufixed<10,4>")  # the VHDL's numbers are numeric_std signed
+    with pytest.raises(l1emu.L1emuError, match="not a signed ap_fixed"):
+        bdt_rtl.predict_raw(mixed, np.zeros((3, 6)))

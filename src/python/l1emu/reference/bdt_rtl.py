@@ -34,6 +34,7 @@ import json, sys
 import numpy as np
 import conifer
 job = json.load(open(sys.argv[1]))
+conifer.backends.vhdl.set_simulator("ghdl")  # write GHDL's scripts even where Vivado's xsim is installed
 model = conifer.model.make_model(job["ensemble"], job["config"])  # builds conifer's converter for the precision
 if job["write"]:
     model.write()
@@ -64,8 +65,8 @@ def _precision(model):
         raise L1emuError(f"conifer VHDL backend: input, threshold and score precisions must be equal, model has "
                          f"{precisions}")
     precision = precisions["input_precision"]
-    if not precision.replace(" ", "").startswith("ap_fixed<"):
-        raise L1emuError(f"conifer VHDL backend: precision {precision} is not a signed ap_fixed")
+    if not precision.replace(" ", "").startswith(("ap_fixed<", "ap_int<")):
+        raise L1emuError(f"conifer VHDL backend: precision {precision} is not a signed ap_fixed or ap_int")
     return precision
 
 
@@ -138,7 +139,7 @@ def _prepare(model, X, cache):
     cache = cache or default_cache()
     ensemble, precision = _ensemble(model), _precision(model)
     h = _backend_hash()
-    h.update(json.dumps([ensemble, precision, _ghdl_version()], sort_keys=True).encode())
+    h.update(json.dumps([ensemble, precision, _ghdl_version(), _CONIFER_JOB], sort_keys=True).encode())
     path = os.path.join(cache, "conifer", "vhdl", h.hexdigest()[:20])
     done = os.path.join(path, "l1emu-compiled")
     inputs = None
