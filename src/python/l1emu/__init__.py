@@ -11,9 +11,10 @@ from .errors import L1emuError, ModelFileError, UnsupportedLayerError
 from .fixed import Spec, parse_precision, quantize, to_double
 from .importers.conifer import from_conifer
 from .importers.hls4ml import from_hls4ml
-from .validate import ValidationReport, validate
+from .validate import AuditReport, ValidationReport, validate
 
 __all__ = [
+    "AuditReport",
     "Emulator",
     "L1emuError",
     "ModelFileError",
