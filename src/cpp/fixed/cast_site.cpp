@@ -31,23 +31,48 @@ Target Target::of(const Spec &s) {
     return t;
 }
 
-void SiteStats::record(i128 v, int src_frac, const Target &t) {
+i128 round_to_lsb(i128 v, int src_frac, const Spec &s) {
+    const int sh = src_frac - s.frac();
+    if (bits(v < 0 ? -(v + 1) : v) - sh >= 62) return sh >= 127 ? 0 : (sh > 0 ? v >> sh : v);  // huge anyway
+    Spec wide = s;
+    wide.width = 64;
+    wide.integer = 64 - s.frac();
+    wide.o = OMode::WRAP;
+    return quantize(v, src_frac, wide);
+}
+
+namespace {
+// v quantized to the target's LSB before overflow (q), floor(v) at that LSB, and whether bits were dropped.
+struct Rounded {
+    bool huge, rem;
+    i128 q, floor_q;
+};
+Rounded round_for(i128 v, int src_frac, const Target &t) {
     const int sh = src_frac - t.frac;
-    const int b = bits(v < 0 ? -(v + 1) : v);
-    // q: v quantized to the target's LSB, before overflow handling; huge: q does not fit in int64 (no target holds it).
-    const bool huge = b - sh >= 62;
-    const bool rem = sh > 0 && (sh >= 127 ? v != 0 : (v & ((i128(1) << sh) - 1)) != 0);
-    i128 q = 0, floor_q = 0;
-    if (!huge) {
+    Rounded r{bits(v < 0 ? -(v + 1) : v) - sh >= 62, sh > 0 && (sh >= 127 ? v != 0 : (v & ((i128(1) << sh) - 1)) != 0), 0, 0};
+    if (!r.huge) {
         Spec wide;
         wide.width = 64;
         wide.integer = 64 - t.frac;
         wide.q = t.q;
         wide.o = OMode::WRAP;
-        q = quantize(v, src_frac, wide);
-        floor_q = sh <= 0 ? q : (sh >= 127 ? (v < 0 ? -1 : 0) : v >> sh);
+        r.q = quantize(v, src_frac, wide);
+        r.floor_q = sh <= 0 ? r.q : (sh >= 127 ? (v < 0 ? -1 : 0) : v >> sh);
     }
-    tally(v, src_frac, rem, huge, q, floor_q, t);
+    return r;
+}
+}  // namespace
+
+void SiteStats::record(i128 v, int src_frac, const Target &t) {
+    const Rounded r = round_for(v, src_frac, t);
+    count(v, src_frac, r.rem, r.huge, r.q, r.floor_q, t);
+    bits_of(v, src_frac, r.huge, r.q, t);
+}
+
+void SiteStats::record_sum(i128 v, int src_frac, const Target &t, i128 exact, int exact_frac, i128 ideal) {
+    const Rounded r = round_for(v, src_frac, t);
+    count(v, src_frac, r.rem, r.huge, r.q, r.floor_q, t);
+    bits_of(exact, exact_frac, false, ideal, t);
 }
 
 void SiteStats::record_index(i128 v, int src_frac, int64_t index, int64_t n) {
@@ -58,10 +83,11 @@ void SiteStats::record_index(i128 v, int src_frac, int64_t index, int64_t n) {
     t.q = QMode::TRN_ZERO;
     const bool rem = src_frac > 0 && (src_frac >= 127 ? v != 0 : (v & ((i128(1) << src_frac) - 1)) != 0);
     const i128 floor_q = src_frac <= 0 ? i128(index) : (src_frac >= 127 ? (v < 0 ? -1 : 0) : v >> src_frac);
-    tally(v, src_frac, rem, false, index, floor_q, t);
+    count(v, src_frac, rem, false, index, floor_q, t);
+    bits_of(v, src_frac, false, index, t);
 }
 
-void SiteStats::tally(i128 v, int src_frac, bool rem, bool huge, i128 q, i128 floor_q, const Target &t) {
+void SiteStats::count(i128 v, int src_frac, bool rem, bool huge, i128 q, i128 floor_q, const Target &t) {
     ++casts;
     const bool over = huge || q < t.lo || q > t.hi;
     const bool sym_hit = !over && t.sym && q == t.lo;
@@ -72,13 +98,13 @@ void SiteStats::tally(i128 v, int src_frac, bool rem, bool huge, i128 q, i128 fl
     // outside [lo', hi] * 2^-frac (lo' = -hi for SAT_SYM): floor(v) < lo', or v > hi (floor >= hi, remainder)
     const i128 lo = t.sym ? -t.hi : t.lo;
     outside += huge || floor_q < lo || floor_q > t.hi || (floor_q == t.hi && rem);
-    if (v == 0) {
-        min = std::min(min, 0.0);
-        max = std::max(max, 0.0);
-    } else {
-        const double d = std::ldexp(double(v), -src_frac);
-        min = std::min(min, d);
-        max = std::max(max, d);
+    const double d = v == 0 ? 0.0 : std::ldexp(double(v), -src_frac);
+    min = std::min(min, d);
+    max = std::max(max, d);
+}
+
+void SiteStats::bits_of(i128 v, int src_frac, bool huge, i128 q, const Target &t) {
+    if (v != 0) {
         // v > 0: v < 2^pos_bits; v < 0: v >= -2^neg_bits (v > -2^neg_bits for SAT_SYM targets)
         if (v > 0) keep_max(pos_bits, bits(v) - src_frac);
         else keep_max(neg_bits, (t.sym ? bits(-v) : bits(-(v + 1))) - src_frac);

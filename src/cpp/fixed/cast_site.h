@@ -41,19 +41,29 @@ struct SiteStats {
     int pos_bits = kMissing, neg_bits = kMissing, lsb_bits = kMissing, qpos_bits = kMissing, qneg_bits = kMissing;
 
     void record(i128 v, int src_frac, const Target &t);
+    // An accumulation step: counts and range of the sum v as it is; the bits from the sums an accumulator
+    // that never overflows would hold (what a wider type must fit): `exact` (exact products, at exact_frac)
+    // and `ideal` (the products as quantized, at the target's LSB).
+    void record_sum(i128 v, int src_frac, const Target &t, i128 exact, int exact_frac, i128 ideal);
     // A table index: the exact value v * 2^-src_frac became the integer `index` (before clamping to 0..n-1).
     void record_index(i128 v, int src_frac, int64_t index, int64_t n);
     void merge(const SiteStats &o);
 
    private:
-    void tally(i128 v, int src_frac, bool rem, bool huge, i128 q, i128 floor_q, const Target &t);
+    void count(i128 v, int src_frac, bool rem, bool huge, i128 q, i128 floor_q, const Target &t);
+    void bits_of(i128 v, int src_frac, bool huge, i128 q, const Target &t);
 };
 
+// v * 2^-src_frac at s's LSB, rounded as s's quantization mode rounds, overflow not applied (shadow
+// accumulators of the audit; magnitudes beyond 2^61 are only truncated).
+i128 round_to_lsb(i128 v, int src_frac, const Spec &s);
+
 // Kernels may skip work that cannot change a result (adding an exact zero) only when !Cast::counting: the
-// audit sees every cast the firmware makes.
+// audit sees every cast the firmware makes. sum(): an accumulation step (SiteStats::record_sum).
 struct Fast {
     static constexpr bool counting = false;
     int64_t operator()(int, i128 v, int src_frac, const Spec &s) const { return quantize_fast(v, src_frac, s); }
+    int64_t sum(int, i128 v, int src_frac, const Spec &s, i128, int, i128) const { return quantize_fast(v, src_frac, s); }
     void index(int, i128, int, int64_t, int64_t) const {}
 };
 
@@ -62,6 +72,10 @@ struct Count {
     SiteStats *sites;  // the layer's sites, indexed as its sites() lists them
     int64_t operator()(int site, i128 v, int src_frac, const Spec &s) const {
         sites[site].record(v, src_frac, Target::of(s));
+        return quantize_fast(v, src_frac, s);
+    }
+    int64_t sum(int site, i128 v, int src_frac, const Spec &s, i128 exact, int exact_frac, i128 ideal) const {
+        sites[site].record_sum(v, src_frac, Target::of(s), exact, exact_frac, ideal);
         return quantize_fast(v, src_frac, s);
     }
     // A table index: the exact value v * 2^-src_frac became `index` (before clamping to a table of n entries).

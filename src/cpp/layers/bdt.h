@@ -36,14 +36,15 @@ class BDT : public Layer {
     };
     template <bool LE>
     void forward_perfect(const int64_t *x, int64_t *acc, size_t n) const;
+    // shadow (audit only): the score sums of a score_t that never overflows, per event and output
     template <bool LE, class Cast>
-    void forward_general(const int64_t *x, int64_t *acc, size_t n, const Cast &cast) const;
+    void forward_general(const int64_t *x, int64_t *acc, size_t n, const Cast &cast, fixed::i128 *shadow) const;
     template <class Cast>
     int64_t node_value(const int64_t *xe, size_t node, const Cast &cast) const;  // threshold_t(sum x[f] * w)
     template <class Cast>
-    void finish(int64_t *y, size_t n, const Cast &cast) const;  // WRAP's deferred wrap, y *= norm
-    void add_score(int64_t &acc, int64_t v, const fixed::Fast &) const;
-    void add_score(int64_t &acc, int64_t v, const fixed::Count &cast) const;  // each sum assigned to score_t
+    void finish(int64_t *y, size_t n, const Cast &cast, const fixed::i128 *shadow) const;  // WRAP's wrap, y *= norm
+    void add_score(int64_t &acc, int64_t v, const fixed::Fast &, fixed::i128 *) const;
+    void add_score(int64_t &acc, int64_t v, const fixed::Count &cast, fixed::i128 *shadow) const;  // each sum to score_t
 
     size_t n_in_, n_out_, n_trees_;
     Spec t_, w_, s_;

@@ -262,7 +262,7 @@ void Conv::forward_wrap(const int64_t *x, int64_t *y, size_t n) const {
 template <class Cast>
 void Conv::forward_ordered(const int64_t *x, int64_t *y, size_t n, const Cast &cast) const {
     enum { kProduct, kAccum, kResult };
-    const int fa = accum_.frac();
+    const int fa = accum_.frac(), fe = std::max(fa, prod_frac_);
     for (size_t e = 0; e < n; ++e) {
         const int64_t *xe = x + e * in_.size;
         int64_t *ye = y + e * out.size;
@@ -270,15 +270,20 @@ void Conv::forward_ordered(const int64_t *x, int64_t *y, size_t n, const Cast &c
             const int64_t *g = &gather_[p * n_in_];
             for (size_t f = 0; f < n_filt_; ++f) {
                 int64_t acc = bias_acc_[f];
+                i128 ideal = acc, exact = i128(acc) << (fe - fa);  // the sums of an accumulator that never overflows
                 const int64_t *ord = &order_[f * n_in_];
                 for (size_t k = 0; k < n_in_; ++k) {
                     const size_t i = size_t(ord[k]);
                     const int64_t w = w_[i * n_filt_ + f];
                     const int64_t xi = g[i] < 0 ? 0 : xe[g[i]];  // padding: a zero of data_T
                     if (!Cast::counting && (w == 0 || xi == 0)) continue;  // adding an exact zero leaves accum_t unchanged
-                    const int64_t prod =
-                        cast(kProduct, value_of(xi, in_.spec) * value_of(w, w_spec_), prod_frac_, accum_);
-                    acc = cast(kAccum, value_of(acc, accum_) + value_of(prod, accum_), fa, accum_);
+                    const i128 v = value_of(xi, in_.spec) * value_of(w, w_spec_);
+                    const int64_t prod = cast(kProduct, v, prod_frac_, accum_);
+                    if constexpr (Cast::counting) {
+                        exact += v << (fe - prod_frac_);
+                        ideal += fixed::round_to_lsb(v, prod_frac_, accum_);
+                    }
+                    acc = cast.sum(kAccum, value_of(acc, accum_) + value_of(prod, accum_), fa, accum_, exact, fe, ideal);
                 }
                 ye[p * n_filt_ + f] = cast(kResult, value_of(acc, accum_), fa, out.spec);
             }

@@ -254,19 +254,25 @@ template <class Cast>
 void Dense::forward_ordered(const int64_t *x, int64_t *y, size_t n, const Cast &cast) const {
     enum { kProduct, kAccum, kResult };
     const size_t n_out = out.size;
-    const int fa = accum_.frac();
+    const int fa = accum_.frac(), fe = std::max(fa, prod_frac_);
     for (size_t e = 0; e < n; ++e) {
         const int64_t *xe = x + e * n_in_;
         int64_t *ye = y + e * n_out;
         for (size_t j = 0; j < n_out; ++j) {
             int64_t acc = bias_acc_[j];
+            i128 ideal = acc, exact = i128(acc) << (fe - fa);  // the sums of an accumulator that never overflows
             const int64_t *ord = &order_[j * n_in_];
             for (size_t k = 0; k < n_in_; ++k) {
                 const size_t i = size_t(ord[k]);
                 const int64_t w = w_[i * n_out + j];
                 if (!Cast::counting && (w == 0 || xe[i] == 0)) continue;  // adding an exact zero leaves accum_t unchanged
-                const int64_t p = cast(kProduct, value_of(xe[i], in_.spec) * value_of(w, w_spec_), prod_frac_, accum_);
-                acc = cast(kAccum, value_of(acc, accum_) + value_of(p, accum_), fa, accum_);
+                const i128 prod = value_of(xe[i], in_.spec) * value_of(w, w_spec_);
+                const int64_t p = cast(kProduct, prod, prod_frac_, accum_);
+                if constexpr (Cast::counting) {
+                    exact += prod << (fe - prod_frac_);
+                    ideal += fixed::round_to_lsb(prod, prod_frac_, accum_);
+                }
+                acc = cast.sum(kAccum, value_of(acc, accum_) + value_of(p, accum_), fa, accum_, exact, fe, ideal);
             }
             ye[j] = cast(kResult, value_of(acc, accum_), fa, out.spec);
         }

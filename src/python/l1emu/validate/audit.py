@@ -21,6 +21,7 @@ import json
 import numpy as np
 
 from ..errors import L1emuError
+from ..fixed import parse_precision
 
 COUNTS = ("casts", "rounded", "saturated", "wrapped", "changed", "outside")
 
@@ -50,6 +51,8 @@ class Site:
     exact: object  # [width, int bits] or None (all values zero / a table index)
     exact_signed: object
     no_overflow: object  # [width, int bits] at the site's LSB, or None
+    exact_type: object  # the suggestions as precisions, with the site type's modes (None as above)
+    no_overflow_type: object
 
     @property
     def overflows(self) -> int:
@@ -97,10 +100,20 @@ def _site(layer, kind, info, st, spec_of):
         if q_int is not None:
             w = max(q_int + t_frac, 1)
             no_overflow = [w, w - t_frac]
+    modes = None if info["table_size"] else spec_of(info["spec"])
     return Site(layer=layer, kind=kind, site=info["name"], type=info["type"], precision=prec,
                 **{k: int(st[k]) for k in COUNTS}, min=st["min"], max=st["max"], range=rng,
                 int_bits=int_bits, type_int_bits=int(t_int), frac_bits=st["lsb_bits"], type_frac_bits=int(t_frac),
-                exact=exact, exact_signed=bool(signed_needed), no_overflow=no_overflow)
+                exact=exact, exact_signed=bool(signed_needed), no_overflow=no_overflow,
+                exact_type=_precision(exact, signed_needed, modes), no_overflow_type=_precision(no_overflow, signed_needed, modes))
+
+
+def _precision(wi, signed, spec):
+    """fixed<W,I[,Q,O]> with the modes of spec (omitted when TRN, WRAP)."""
+    if wi is None:
+        return None
+    modes = "" if (spec.quantization, spec.overflow) == ("TRN", "WRAP") else f",{spec.quantization},{spec.overflow}"
+    return f"{'fixed' if signed else 'ufixed'}<{wi[0]},{wi[1]}{modes}>"
 
 
 def _type_suggestions(sites):
@@ -110,8 +123,10 @@ def _type_suggestions(sites):
     for s in sites:
         if s.type == "table_size":
             continue
-        t = out.setdefault(s.layer, {}).setdefault(s.type, {"exact": None, "no_overflow": None, "sites": []})
+        t = out.setdefault(s.layer, {}).setdefault(s.type, {"exact": None, "no_overflow": None, "sites": [],
+                                                             "precision": s.precision, "signed": False})
         t["sites"].append(s.site)
+        t["signed"] = t["signed"] or s.exact_signed
         for key in ("exact", "no_overflow"):
             new = getattr(s, key)
             if new is None:
@@ -123,6 +138,12 @@ def _type_suggestions(sites):
                 i = max(old[1], new[1])
                 f = max(old[0] - old[1], new[0] - new[1])
                 t[key] = [i + f, i]
+    for layer in out.values():
+        for t in layer.values():
+            spec = parse_precision(t.pop("precision"))
+            signed = t.pop("signed")
+            t["exact_type"] = _precision(t["exact"], signed, spec)
+            t["no_overflow_type"] = _precision(t["no_overflow"], signed, spec)
     return out
 
 
@@ -233,8 +254,6 @@ def _fmt_type(wi, signed):
 
 def run(emu, X, float_model=None, check_finite=True) -> AuditReport:
     """The audit of ``emu`` on inputs ``X`` (see ``Emulator.audit``)."""
-    from ..fixed import parse_precision
-
     Xp = emu._prepare(X, check_finite)
     stats = emu._core.audit(Xp, emu.threads)
     infos = [[{"name": "input", "type": "result_t", "spec": str(emu._specs[0]), "table_size": 0}]]
