@@ -86,22 +86,30 @@ py::dict site_dict(const fixed::SiteStats &s) {
     return d;
 }
 
-// [tensor][site] statistics dicts (tensor 0: the input cast), computed with the GIL released.
-std::vector<std::vector<py::dict>> audit(const graph::Model &m, const F64Array &x, int threads) {
+// ([tensor][site] statistics dicts (tensor 0: the input cast), output codes of the audited run), computed with
+// the GIL released.
+py::tuple audit(const graph::Model &m, const F64Array &x, int threads) {
     const size_t n_in = m.tensor(0).size;
     if (x.ndim() != 2 || size_t(x.shape(1)) != n_in)
         throw std::invalid_argument("expected inputs of shape (n_events, " + std::to_string(n_in) + ")");
+    const size_t n = size_t(x.shape(0));
+    std::vector<py::array_t<int64_t>> codes;
+    std::vector<int64_t *> ptrs;
+    for (int id : m.outputs()) {
+        codes.emplace_back(std::vector<py::ssize_t>{py::ssize_t(n), py::ssize_t(m.tensor(id).size)});
+        ptrs.push_back(codes.back().mutable_data());
+    }
     graph::Model::SiteTable table;
     {
         py::gil_scoped_release release;
-        table = m.audit(x.data(), size_t(x.shape(0)), threads);
+        table = m.audit(x.data(), n, threads, ptrs);
     }
     std::vector<std::vector<py::dict>> out;
     for (const auto &sites : table) {
         out.emplace_back();
         for (const auto &s : sites) out.back().push_back(site_dict(s));
     }
-    return out;
+    return py::make_tuple(out, codes);
 }
 
 // Integers stay integers (Python int or numpy integer), text stays text; anything else is refused here,
@@ -216,7 +224,8 @@ PYBIND11_MODULE(_core, mod) {
                  return out;
              })
         .def("audit", &audit, py::arg("x"), py::arg("threads") = 0,
-             "Precision audit: [tensor][site] cast statistics (tensor 0: the input cast; layer sites: layer_sites()).")
+             "Precision audit: ([tensor][site] cast statistics (tensor 0: the input cast; layer sites: layer_sites()), "
+             "[output codes of the audited run]).")
         .def(
             "run", [](const graph::Model &m, const F64Array &x, int threads) { return run(m, x, threads, false); },
             py::arg("x"), py::arg("threads") = 0)

@@ -108,7 +108,8 @@ void Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, i
     });
 }
 
-Model::SiteTable Model::audit(const double *x, size_t n, int threads) const {
+Model::SiteTable Model::audit(const double *x, size_t n, int threads, const std::vector<int64_t *> &outs) const {
+    if (!outs.empty() && outs.size() != outputs_.size()) throw std::invalid_argument("wrong number of output buffers");
     SiteTable total(layers_.size() + 1);
     total[0].resize(1);
     for (size_t l = 0; l < layers_.size(); ++l) total[l + 1].resize(layers_[l]->sites().size());
@@ -117,6 +118,10 @@ Model::SiteTable Model::audit(const double *x, size_t n, int threads) const {
         SiteTable local(total.size());
         for (size_t l = 0; l < total.size(); ++l) local[l].resize(total[l].size());
         run_block(x + start * tensors_[0].size, m, buf, &local);
+        for (size_t k = 0; k < outs.size(); ++k) {
+            const size_t size = tensors_[size_t(outputs_[k])].size;
+            std::memcpy(outs[k] + start * size, buf[size_t(outputs_[k])].data(), m * size * sizeof(int64_t));
+        }
         const std::lock_guard<std::mutex> lock(mu);  // integer counts, min/max: any merge order gives the same
         for (size_t l = 0; l < total.size(); ++l)
             for (size_t s = 0; s < total[l].size(); ++s) total[l][s].merge(local[l][s]);

@@ -32,9 +32,10 @@ class Model {
 
     // Precision audit of n events: every layer on its scalar reference path with each cast recorded.
     // Result [0]: the input cast (one site), [l + 1]: layer l's sites (Layer::sites()). Statistics are
-    // gathered per block and merged exactly: the same for any thread count.
+    // gathered per block and merged exactly: the same for any thread count. outs (if not empty): the codes of
+    // the model outputs, as run() gives them.
     using SiteTable = std::vector<std::vector<fixed::SiteStats>>;
-    SiteTable audit(const double *x, size_t n, int threads) const;
+    SiteTable audit(const double *x, size_t n, int threads, const std::vector<int64_t *> &outs = {}) const;
 
    private:
     void run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf, SiteTable *stats) const;

@@ -151,13 +151,15 @@ def _type_suggestions(sites):
 class AuditReport:
     """Outcome of ``Emulator.audit``: ``sites`` in model order; ``types`` the narrowest exact types per layer
     and firmware type; ``divergence`` (with ``float_model``) per compared layer: max/mean |firmware - float|
-    in LSBs of the layer's result type and the cast ``cause`` that changed the most values."""
+    in LSBs of the layer's result type and the cast ``cause`` that changed the most values. ``outputs_raw``: the
+    output codes the audited run computed (the counted reference paths; equal to ``predict_raw``)."""
 
     n_events: int
     sites: list
     types: dict
     divergence: object = None
     uninstrumented: list = dataclasses.field(default_factory=list)
+    outputs_raw: list = dataclasses.field(default_factory=list, repr=False)
 
     def site(self, layer, site):
         for s in self.sites:
@@ -255,7 +257,7 @@ def _fmt_type(wi, signed):
 def run(emu, X, float_model=None, check_finite=True) -> AuditReport:
     """The audit of ``emu`` on inputs ``X`` (see ``Emulator.audit``)."""
     Xp = emu._prepare(X, check_finite)
-    stats = emu._core.audit(Xp, emu.threads)
+    stats, codes = emu._core.audit(Xp, emu.threads)
     infos = [[{"name": "input", "type": "result_t", "spec": str(emu._specs[0]), "table_size": 0}]]
     infos += emu._core.layer_sites()
     kinds = ["Input"] + [layer["kind"] for layer in emu.graph["layers"]]
@@ -264,7 +266,9 @@ def run(emu, X, float_model=None, check_finite=True) -> AuditReport:
         if not info:
             uninstrumented.append(name)
         sites += [_site(name, kind, i, s, parse_precision) for i, s in zip(info, st)]
-    rep = AuditReport(n_events=len(Xp), sites=sites, types=_type_suggestions(sites), uninstrumented=uninstrumented)
+    shapes = [emu._shapes[t] for t in emu.graph["outputs"]]
+    rep = AuditReport(n_events=len(Xp), sites=sites, types=_type_suggestions(sites), uninstrumented=uninstrumented,
+                      outputs_raw=[c.reshape((len(c),) + shape) for c, shape in zip(codes, shapes)])
     if float_model is not None:
         rep.divergence = _divergence(emu, float_model, Xp, X, sites)
     return rep
