@@ -7,6 +7,7 @@ checked by converting again with that type (no overflow) and one integer bit les
 
 import json
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -181,10 +182,17 @@ _BUILT = {}
 
 
 def _build(fc1=FC1, fc2=FC2, sig=SIG):
+    """(keras model, hls model, emulator) with these types; the C simulation is compiled for the default types
+    only (the variants are emulated, not simulated)."""
     key = (_tag(**fc1), _tag(**fc2), _tag(**sig))
     if key not in _BUILT:
         model = _keras_model()
-        hls_model = ref.convert(model, "audit-" + "-".join(key), _config(model, fc1, fc2, sig))
+        cfg = _config(model, fc1, fc2, sig)
+        if (fc1, fc2, sig) == (FC1, FC2, SIG):
+            hls_model = ref.convert(model, "audit-" + "-".join(key), cfg)
+        else:
+            hls_model = hls4ml.converters.convert_from_keras_model(model, hls_config=cfg, backend="Vitis",
+                                                                   output_dir=os.path.join(tempfile.gettempdir(), "l1emu-audit-variant"))
         _BUILT[key] = (model, hls_model, l1emu.from_hls4ml(hls_model))
     return _BUILT[key]
 
