@@ -262,15 +262,21 @@ def generate(process, n_events, output, seed, chunk_size, fmt, constituents, ima
 
 
 @main.command()
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def info(path):
-    """Describe a model file (.l1emu), an event file (.h5/.parquet/.root) or a menu (.yaml)."""
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--top", default=None, help="Top function of a project directory holding more than one.")
+def info(path, top):
+    """Describe a model file (.l1emu), a generated hls4ml project directory, an event file
+    (.h5/.parquet/.root) or a menu (.yaml)."""
     import json
 
     from .errors import L1emuError
 
     try:
-        if path.endswith((".yaml", ".yml")):
+        if os.path.isdir(path):
+            from .importers.hls4ml_project import from_project
+
+            from_project(path, top=top).summary(print_fn=click.echo)
+        elif path.endswith((".yaml", ".yml")):
             from .menu import Menu
 
             m = Menu.load(path)
@@ -297,18 +303,20 @@ def info(path):
 
 
 @main.command()
-@click.argument("target", type=click.Path(exists=True, dir_okay=False))
+@click.argument("target", type=click.Path(exists=True))
 @click.option("--events", "event_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Event file whose crossings feed the models (through the menu's input builders).")
 @click.option("--random", "n_random", type=int, default=None, help="Compare on N random inputs instead (model files).")
 @click.option("-n", "n_events", type=int, default=5000, show_default=True, help="Events of --events compared.")
-@click.option("--reference", "ref_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Reference of a model file: a .conifer.json, or a .h5 with its .hls4ml.yaml beside it "
-                   "[default: the files beside the model].")
+@click.option("--reference", "ref_path", type=click.Path(exists=True), default=None,
+              help="Reference of a model file: a generated hls4ml project directory, a .conifer.json, or a .h5 "
+                   "with its .hls4ml.yaml beside it [default: the files beside the model].")
+@click.option("--top", default=None, help="Top function of a project directory holding more than one.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write the reports as JSON.")
-def validate(target, event_file, n_random, n_events, ref_path, output):
-    """Bit-exactness of a model file (.l1emu) or of every model of a menu (.yaml) against its firmware
-    reference (hls4ml C simulation or conifer's cpp backend, compiled once and cached). Exit status 1 on
+def validate(target, event_file, n_random, n_events, ref_path, top, output):
+    """Bit-exactness of a model file (.l1emu), of a project directory read by from_project, or of every
+    model of a menu (.yaml) against its firmware reference (hls4ml C simulation of a project directory or
+    of the files beside the model, or conifer's cpp backend; compiled once and cached). Exit status 1 on
     any mismatching output code."""
     import json
 
@@ -339,9 +347,15 @@ def validate(target, event_file, n_random, n_events, ref_path, output):
                 x = inputs.build(alg.inputs, chunk, alg.scale) if chunk is not None else None
                 jobs.append((name, alg.emulator, alg.model, x))
         else:
-            from .emulator import load
+            if os.path.isdir(target):
+                from .importers.hls4ml_project import from_project
 
-            emu = load(target)
+                emu = from_project(target, top=top)
+                ref_path = target if ref_path is None else ref_path
+            else:
+                from .emulator import load
+
+                emu = load(target)
             if event_file is not None:
                 raise CliError("--events needs a menu (its input builders say how crossings feed the model); "
                                "for a model file use --random N")
@@ -350,8 +364,14 @@ def validate(target, event_file, n_random, n_events, ref_path, output):
         for name, emu, model, x in jobs:
             if x is None:
                 x = _random_inputs(emu, n_random or n_events, np.random.default_rng(1))
-            ref, kind = (references.build(*_reference_files(ref_path)) if ref_path is not None
-                         else references.for_model(model))
+            if ref_path is not None and os.path.isdir(ref_path):
+                from .reference.project import compile_project
+
+                ref, kind = compile_project(ref_path, top=top), f"hls4ml project {ref_path} csim"
+            elif ref_path is not None:
+                ref, kind = references.build(*_reference_files(ref_path))
+            else:
+                ref, kind = references.for_model(model)
             rep = run_validate(emu, ref, x)
             results[name] = rep.to_dict() | {"reference": kind}
             bad += rep.n_mismatched_events

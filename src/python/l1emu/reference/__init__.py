@@ -1,6 +1,7 @@
 """Reference firmware: the bundled reference networks (QKeras/Keras builders) and hls4ml C simulation
 of them, compiled once per generated-source content and cached (needs the 'hls4ml' extra); conifer BDTs
-built with conifer's cpp backend, cached likewise (needs the 'conifer' extra)."""
+built with conifer's cpp backend, cached likewise (needs the 'conifer' extra); their RTL truth, conifer's
+VHDL backend simulated with GHDL, in bdt_rtl."""
 
 from .bdt import convert_sklearn, jet_bdt, train_jet_bdt
 from .csim import convert, predict as csim_predict
