@@ -15,9 +15,10 @@ from .importers.conifer import from_conifer
 from .importers.hls4ml import from_hls4ml
 from .importers.hls4ml_project import from_project
 from .menu import Menu
-from .validate import ValidationReport, validate
+from .validate import AuditReport, ValidationReport, validate
 
 __all__ = [
+    "AuditReport",
     "Emulator",
     "L1emuError",
     "Menu",

@@ -385,6 +385,95 @@ def validate(target, event_file, n_random, n_events, ref_path, top, output):
         raise SystemExit(1)
 
 
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.argument("events", type=click.Path(exists=True, dir_okay=False))
+@click.option("--algorithm", "-a", default=None,
+              help="MODEL is a menu: audit this algorithm (default: its only one).")
+@click.option("-n", "n_events", type=int, default=None, help="Audit the first N events [default: all].")
+@click.option("--float-model", "float_model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The float Keras/QKeras model (.h5) converted: per-layer divergence in LSBs (needs TensorFlow); "
+                   "a menu algorithm's float_model by default.")
+@click.option("--json", "-o", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the report as JSON (atomically).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the used-vs-representable bit ranges as a PNG (needs matplotlib).")
+@click.option("--threads", type=int, default=0, show_default=True, help="Emulator threads (0 = all cores).")
+@click.option("--fail-on-overflow", is_flag=True, help="Exit status 1 if any cast saturated or wrapped.")
+def audit(model, events, algorithm, n_events, float_model, json_path, plot_path, threads, fail_on_overflow):
+    """Precision audit of a model on events: per layer and cast site, rounding changes, saturations, wraps,
+    values outside the type, ranges and bits used, the narrowest exact types. MODEL: a .l1emu file (EVENTS:
+    a .npy array of model inputs, n_events x input shape) or a menu .yaml (EVENTS: an event file, fed
+    through the algorithm's input builder)."""
+    import numpy as np
+    from rich.console import Console
+
+    from .errors import L1emuError
+
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    try:
+        if n_events is not None and n_events < 1:
+            raise CliError(f"-n {n_events}: expected a positive number of events")
+        if threads < 0:
+            raise CliError(f"--threads {threads}: expected 0 (all cores) or a positive number")
+        keras_path = float_model
+        if model.endswith((".yaml", ".yml")):
+            from . import events as ev
+            from .menu import Menu, inputs
+
+            m = Menu.load(model)
+            if algorithm is None and len(m.algorithms) != 1:
+                raise CliError(f"{model}: the menu has algorithms {', '.join(m.algorithms)}; choose one with --algorithm")
+            name = algorithm or next(iter(m.algorithms))
+            if name not in m.algorithms:
+                raise CliError(f"--algorithm {name!r}: not in {model} (it has {', '.join(m.algorithms)})")
+            alg = m.algorithms[name]
+            emu, keras_path = alg.emulator, keras_path or alg.float_model
+            chunk = next(ev.iter_chunks(events, n_events or 100_000))
+            x = inputs.build(alg.inputs, chunk, alg.scale)
+        else:
+            if algorithm is not None:
+                raise CliError("--algorithm applies to a menu; MODEL is a model file")
+            from .emulator import load
+
+            emu = load(model)
+            if not events.endswith(".npy"):
+                raise CliError(f"{events}: a model file is audited on a .npy array of its inputs "
+                               "(event files need a menu: its input builders say how crossings feed the model)")
+            try:
+                x = np.load(events, mmap_mode="r", allow_pickle=False)
+            except (ValueError, OSError) as exc:
+                raise CliError(f"{events}: not a readable .npy array ({str(exc).splitlines()[0]})") from None
+            if n_events is not None:
+                x = x[:n_events]
+        emu.threads = threads
+        keras = None
+        if keras_path is not None:
+            from .keras_layers import load_model
+
+            try:
+                keras = load_model(keras_path)
+            except (OSError, ValueError, ImportError) as exc:
+                raise CliError(f"--float-model {keras_path}: cannot load it ({str(exc).splitlines()[0]})") from None
+        rep = emu.audit(np.asarray(x), float_model=keras)
+        console.print(rep.table())
+        if rep.divergence is not None:
+            console.print(rep.divergence_table())
+        if rep.uninstrumented:
+            console.print(f"layers without cast sites (not audited): {', '.join(rep.uninstrumented)}")
+        if json_path is not None:
+            rep.to_json(json_path)
+        if plot_path is not None:
+            rep.plot(plot_path)
+    except L1emuError as exc:
+        raise CliError(str(exc)) from None
+    n_over = rep.total_overflows
+    console.print(f"{rep.n_events:,} events audited; {n_over:,} saturated or wrapped casts"
+                  + (f"; wrote {json_path}" if json_path else "") + (f"; plot {plot_path}" if plot_path else ""))
+    if fail_on_overflow and n_over:
+        raise SystemExit(1)
+
+
 def _reference_files(path):
     if path.endswith(".conifer.json"):
         return "conifer", path
