@@ -35,8 +35,8 @@ SIZES = {  # (full, quick)
     "deepsets": (Size(200_000, 20_000), Size(20_000, 2_000)),
     "conv": (Size(5_000, 300), Size(300, 20)),
     "narrow_conv": (Size(5_000, 2_000), Size(500, 100)),
-    "bdt": (Size(100_000, 100_000), Size(20_000, 5_000)),
-    "bdt_xgb": (Size(100_000, 100_000), Size(20_000, 5_000)),
+    "bdt": (Size(100_000, 20_000), Size(20_000, 5_000)),
+    "bdt_xgb": (Size(100_000, 20_000), Size(20_000, 5_000)),
     "menu": (Size(1_000_000, 100_000), Size(20_000, 20_000)),  # crossings timed; slow = the smaller RSS point
 }
 
@@ -352,7 +352,7 @@ def _menu_workload(ctx, name="menu"):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.environ.get("PYTHONPATH", "")]))
         runs = []
-        for _ in range(ctx.repeats if n == size.events else 1):
+        for _ in range(min(ctx.repeats, 2) if n == size.events else 1):
             done = subprocess.run([sys.executable, "-c", _REPLAY, menu_path, path, str(ctx.threads)],
                                   capture_output=True, text=True, env=env)
             if done.returncode != 0:
