@@ -405,7 +405,7 @@ def bench(quick, only, events, threads, model_dir, json_path):
     anchor whose package is missing is reported and the rest run. Exit status 1 if any is not bit-exact."""
     from rich.console import Console
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter would bury the table
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter would bury the table
     from . import bench as bench_mod
     from .atomic import check_target
     from .errors import L1emuError
