@@ -5,6 +5,7 @@ timing is asserted (tiny event counts)."""
 
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -62,6 +63,26 @@ def test_bench_comparison_sees_one_lsb():
     off = y.copy()
     off[::4, 2] += 2.0 ** -emu.output_precisions()[0].frac
     assert bench._mismatched(emu, X, off) == 50
+
+
+def test_bench_missing_packages_are_named_and_the_rest_runs(monkeypatch):
+    """Without hls4ml the MLP still runs from its .l1emu file, its four anchors say what to install; without
+    xgboost the xgboost BDT says so while the scikit-learn BDT runs."""
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "hls4ml", None)  # import hls4ml -> ImportError
+        rep = bench.run(["mlp"], events=200, model_dir=MODELS)
+    mlp = rep["workloads"]["mlp"]
+    assert mlp["status"] == "ok" and mlp["events_per_s"] > 0 and set(mlp["anchors"]) == NN_ANCHORS
+    assert all(a["status"] == "missing" and "pip install 'l1emu[hls4ml]'" in a["detail"]
+               for a in mlp["anchors"].values())
+    assert bench.table(rep).row_count == 4
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "xgboost", None)
+        rep = bench.run(["bdt_xgb", "bdt"], events=200, model_dir=MODELS)
+    xgb = rep["workloads"]["bdt_xgb"]
+    assert xgb["status"] == "missing" and xgb["detail"] == "needs xgboost (pip install 'l1emu[conifer]')"
+    assert rep["workloads"]["bdt"]["status"] == "ok"
+    assert rep["workloads"]["bdt"]["anchors"]["conifer cpp"]["bit_exact"] is True
 
 
 def test_bench_registry_is_the_documented_list():

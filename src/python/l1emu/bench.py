@@ -235,7 +235,6 @@ def _nn_workload(ctx, name, description, build, make_inputs, tf_batch=4096):
     size = ctx.size(name)
     res = Result(name, description, n_events=size.events)
     emu, hls_model, keras_model = build()
-    emu.threads = ctx.threads
     X = make_inputs(size.events, np.random.default_rng(0))
     _, seconds = _best(lambda: emu.predict(X), ctx.repeats)
     res.events_per_s = size.events / seconds
@@ -288,11 +287,8 @@ def _bdt_workload(ctx, name, library):
     size = ctx.size(name)
     what = "scikit-learn GradientBoosting" if library == "sklearn" else "xgboost"
     res = Result(name, f"jet BDT, {what} 100 rounds x depth 4, 16 features, 5 classes", n_events=size.events)
-    conifer = _need("conifer", "conifer")
-    import importlib.util
-
-    if importlib.util.find_spec("xgboost" if library == "xgboost" else "sklearn") is None:
-        raise Missing(f"needs {library} (pip install 'l1emu[conifer]')")
+    _need("conifer", "conifer")
+    _need(library, "conifer")
     X, _ = jets.synthetic_jets(size.events, np.random.default_rng(0))
     if library == "sklearn":
         clf = bdt.train_jet_bdt(n_estimators=100, max_depth=4, n_train=3000)
@@ -302,7 +298,6 @@ def _bdt_workload(ctx, name, library):
         clf = bdt.train_jet_bdt_xgboost(n_estimators=100, max_depth=4, n_train=3000)
         model = bdt.convert_xgboost(clf, "bench-jet_bdt_xgb", precision="ap_fixed<16,6>")
         float_fn, float_name = (lambda: clf.predict(X, output_margin=True)), "xgboost"
-    del conifer  # imported to say it is missing, used through reference.bdt
     from .importers.conifer import from_conifer
 
     emu = from_conifer(model, threads=ctx.threads)
