@@ -494,3 +494,46 @@ def _random_inputs(emu, n, rng):
     k = max(1, n // 20)
     x[:k] = rng.choice([lo, hi, 0.0, lsb, -lsb if spec.is_signed else lsb], (k,) + shape[1:])
     return x
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="Fewer events per workload (about a minute once references are built).")
+@click.option("--only", "only", default=None, metavar="NAMES",
+              help="Comma-separated workloads to run [default: all]: mlp, vae, deepsets, conv, narrow_conv, bdt, "
+                   "bdt_xgb, menu.")
+@click.option("--events", type=int, default=None, help="Events per workload (and at most this many for the slow "
+                                                       "anchors), instead of the built-in sizes.")
+@click.option("--threads", type=int, default=0, show_default=True, help="Emulator threads (0 = all cores).")
+@click.option("--models", "model_dir", default="models", show_default=True, type=click.Path(file_okay=False),
+              help="Folder of the bundled models and menu.yaml.")
+@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False), help="Write the results as JSON.")
+def bench(quick, only, events, threads, model_dir, json_path):
+    """Throughput of every workload against its anchors (hls4ml csim, the natively compiled firmware loop,
+    QKeras/TF, TF XLA-jit; conifer, scikit-learn, xgboost for BDTs) in one run, as ratios, with l1emu's
+    latency at batch 1 and batched. Anchors computing firmware arithmetic are checked bit-exact first; an
+    anchor whose package is missing is reported and the rest run. Exit status 1 if any is not bit-exact."""
+    from rich.console import Console
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter would bury the table
+    from . import bench as bench_mod
+    from .atomic import check_target
+    from .errors import L1emuError
+
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    names = [n.strip() for n in only.split(",") if n.strip()] if only is not None else None
+    try:
+        if names is not None and not names:
+            raise CliError("--only: give at least one workload name")
+        if json_path is not None:
+            check_target(json_path, True, "bench report", CliError)
+        with console.status("benchmarking") as status:
+            report = bench_mod.run(names, quick=quick, events=events, threads=threads, model_dir=model_dir,
+                                   echo=lambda s: status.update(f"benchmarking {s}"))
+        console.print(bench_mod.table(report))
+        if json_path is not None:
+            bench_mod.write_json(report, json_path)
+            console.print(f"wrote {json_path}")
+    except L1emuError as exc:
+        raise CliError(str(exc)) from None
+    if any(a["bit_exact"] is False for w in report["workloads"].values() for a in w["anchors"].values()):
+        raise SystemExit(1)
