@@ -47,6 +47,13 @@ def _digest():
     return h.hexdigest()[:16]
 
 
+def _run(cmd):
+    """Run a build step; on failure the error carries the compiler's own messages (their tail)."""
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n" + (done.stdout + done.stderr)[-6000:])
+
+
 def build():
     """Build the sanitized extension; returns a folder to put first on PYTHONPATH."""
     import pybind11
@@ -55,10 +62,10 @@ def build():
     if os.path.isdir(pkg_root):
         return pkg_root
     cmake_dir = os.path.join(BUILD, "cmake")
-    subprocess.run(["cmake", "-S", ROOT, "-B", cmake_dir, "-DSKBUILD=ON", "-DL1EMU_SANITIZE=ON",
-                    "-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
-                    f"-DPython_EXECUTABLE={sys.executable}"], check=True, capture_output=True)
-    subprocess.run(["cmake", "--build", cmake_dir, "-j2"], check=True, capture_output=True)
+    _run(["cmake", "-S", ROOT, "-B", cmake_dir, "-DSKBUILD=ON", "-DL1EMU_SANITIZE=ON",
+          "-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
+          f"-DPython_EXECUTABLE={sys.executable}"])
+    _run(["cmake", "--build", cmake_dir, "-j2"])
     tmp = pkg_root + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(os.path.join(ROOT, "src", "python", "l1emu"), os.path.join(tmp, "l1emu"))

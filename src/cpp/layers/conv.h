@@ -23,6 +23,8 @@ class Conv : public Layer {
     // (absent = ascending, as the latency kernels).
     explicit Conv(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    std::vector<CastSite> sites() const override;  // product, accum, result
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
     size_t ops() const override { return n_pix_ * n_in_ * n_filt_; }
     // mac::plan_mac over the window: gemm_i16[_vnni] (im2col + Dense's GEMM), lanes_i32/i64 (the kernel's
     // order across events), gemm_i64 as f64 (the double GEMM) or wrap_i64; reference = the scalar paths.
@@ -36,7 +38,8 @@ class Conv : public Layer {
                                          : quantize(fixed::value_of(acc, accum_), accum_.frac(), out.spec);
     }
     void forward_wrap(const int64_t *x, int64_t *y, size_t n) const;
-    void forward_ordered(const int64_t *x, int64_t *y, size_t n) const;
+    template <class Cast>
+    void forward_ordered(const int64_t *x, int64_t *y, size_t n, const Cast &cast) const;
     void forward_f64(const int64_t *x, int64_t *y, size_t n) const;
 
     TensorInfo in_;
