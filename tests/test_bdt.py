@@ -155,7 +155,7 @@ def test_splitting_convention_is_exercised():
 
 def test_jet_bdt():
     """The reference jet BDT (16 features, 5 classes) through conifer."""
-    from l1emu.reference.jets import synthetic_jets
+    from l1emu.events.jets import synthetic_jets
 
     model = ref.jet_bdt()
     emu = l1emu.from_conifer(model)

@@ -423,6 +423,18 @@ def test_boosted_substructure(boosted):
     assert stats.ks_2samp(boosted["topjet"][:, n2], boosted["wjet"][:, n2]).pvalue < 1e-10
 
 
+def test_jet_standardization_is_the_reference_sample_s():
+    """The frozen standardization of l1emu.events.jets is the mean/std of its reference sample, to the bit."""
+    from l1emu.events import jets
+
+    ref, y = jets.labelled_jets(jets.REFERENCE_EVENTS, jets.REFERENCE_SEED)
+    assert ref.dtype == np.float32 and np.bincount(y).tolist() == [1000] * 5
+    assert ref.mean(0).tobytes() == jets.FEATURE_MEAN.tobytes()
+    assert (ref.std(0) + 1e-9).tobytes() == jets.FEATURE_STD.tobytes()
+    X, _ = jets.synthetic_jets(500, np.random.default_rng(3))
+    assert X.dtype == np.float32 and abs(X.mean()) < 0.2 and 0.5 < X.std() < 1.5
+
+
 def test_a_to_4l_mass_peak():
     c = ev.generate_all("ato4l", ev.BLOCK_SIZE, seed=5)
     lep = np.concatenate([c["egamma"], c["muon"]], 1).astype(float)

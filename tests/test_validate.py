@@ -175,7 +175,7 @@ def jet_bdt():
     on = l1emu.to_double(l1emu.quantize(thresholds, spec), spec)
     lsb = 2.0 ** -spec.frac
     rng = np.random.default_rng(17)
-    from l1emu.reference.jets import synthetic_jets
+    from l1emu.events.jets import synthetic_jets
 
     X = np.concatenate([synthetic_jets(3000, rng)[0], rng.choice(np.concatenate([on - lsb, on, on + lsb]), (3000, 16))])
     return model, emu, X

@@ -116,10 +116,10 @@ def compile(model, cache=None):  # noqa: A001 - mirrors conifer's model.compile(
 
 
 def train_jet_bdt(n_estimators=20, max_depth=3, n_train=5000, seed=0):
-    """A scikit-learn GradientBoostingClassifier on the synthetic 16-feature, 5-class jets of l1emu.reference.jets."""
+    """A scikit-learn GradientBoostingClassifier on the synthetic 16-feature, 5-class jets of l1emu.events.jets."""
     from sklearn.ensemble import GradientBoostingClassifier
 
-    from .jets import synthetic_jets
+    from ..events.jets import synthetic_jets
 
     X, y = synthetic_jets(n_train, np.random.default_rng(seed))
     return GradientBoostingClassifier(n_estimators=n_estimators, max_depth=max_depth, random_state=seed).fit(X, y)
