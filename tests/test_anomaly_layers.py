@@ -17,7 +17,7 @@ import l1emu.firmware as fw  # noqa: E402
 from l1emu import reference as ref  # noqa: E402
 from l1emu.keras_layers import InstanceNormalization, KLScore, custom_objects  # noqa: E402
 
-from . import reference  # noqa: E402
+from .cases import adversarial_inputs  # noqa: E402
 
 N_RANDOM = 20_000
 fw.register()
@@ -114,7 +114,7 @@ def _inputs(emu, rng, kind):
     k = N_RANDOM - N_RANDOM // 2 - N_RANDOM // 4  # per-event centre and spread: small to large variances
     parts = [rng.normal(0, hi / 4, (N_RANDOM // 2, n)), rng.uniform(-2 * hi, 2 * hi, (N_RANDOM // 4, n)),
              rng.normal(rng.normal(0, hi / 4, (k, 1)), 10 ** rng.uniform(-3, 0, (k, 1)) * hi, (k, n))]
-    adv = [reference.adversarial_inputs(emu, rng).reshape(-1, n)]
+    adv = [adversarial_inputs(emu, rng).reshape(-1, n)]
     if kind == "inorm":
         # constant channels (var = 0), channels one LSB apart (tiny var), rails
         const = np.repeat(rng.uniform(-hi, hi, (500, 1, shape[-1])), n // shape[-1], axis=1).reshape(500, n)
@@ -188,7 +188,7 @@ def test_vae_encoder_dense_bit_exact(mode, backend, io_type):
     emu = l1emu.from_hls4ml(hls_model)
     rng = np.random.default_rng(17)
     X = np.concatenate([rng.normal(0, 4, (N_RANDOM, 57)), np.abs(rng.normal(0, 20, (N_RANDOM // 4, 57))),
-                        reference.adversarial_inputs(emu, rng, model.get_layer("fc1").get_weights()[0])])
+                        adversarial_inputs(emu, rng, model.get_layer("fc1").get_weights()[0])])
     _bit_exact(hls_model, emu, X, f"vae_encoder_dense/{mode}/{backend}/{io_type}")
 
 

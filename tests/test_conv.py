@@ -14,7 +14,7 @@ import l1emu  # noqa: E402
 
 from l1emu import reference as ref  # noqa: E402
 
-from . import reference  # noqa: E402
+from .cases import adversarial_inputs  # noqa: E402
 
 N_RANDOM = 20_000
 
@@ -174,7 +174,7 @@ def _inputs(emu, keras_model, seed):
     n_in = int(np.prod(emu.input_shape))
     parts = [rng.normal(0, 1, (N_RANDOM // 2, n_in)), rng.normal(0, 6, (N_RANDOM // 4, n_in)),
              rng.uniform(-40, 40, (N_RANDOM - N_RANDOM // 2 - N_RANDOM // 4, n_in))]
-    adv = reference.adversarial_inputs(emu, rng).reshape(-1, n_in)
+    adv = adversarial_inputs(emu, rng).reshape(-1, n_in)
     # sign patterns aligned with the first convolution's kernels, tiled over the image (accumulator overflow)
     first = next(layer for layer in keras_model.layers if layer.get_weights())
     w = first.get_weights()[0]

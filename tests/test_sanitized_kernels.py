@@ -37,7 +37,7 @@ def _dense(model_name, config):
     cfg, kwargs = dense.configure(keras_model, config)
     hls_model = ref.convert(keras_model, f"{model_name}-{config}", cfg, **kwargs)
     emu = l1emu.from_hls4ml(hls_model)
-    X = _subsample(dense._inputs(emu, keras_model, seed=7))
+    X = _subsample(dense.inputs(emu, keras_model, seed=7))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 
@@ -46,13 +46,13 @@ def _conv(model_name, config):
     cfg, io_type = conv.configure(keras_model, config)
     hls_model = ref.convert(keras_model, f"{model_name}-{config}", cfg, io_type=io_type)
     emu = l1emu.from_hls4ml(hls_model)
-    X = _subsample(conv._inputs(emu, keras_model, seed=7))
+    X = _subsample(conv.inputs(emu, keras_model, seed=7))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 
 def _activations(config):
     hls_model, emu = act.build_activations(config)
-    X = _subsample(act._inputs(emu, [act.ACT_CONFIGS[config][1] or 1024], seed=7, n_features=act.N_FEATURES))
+    X = _subsample(act.inputs(emu, [act.ACT_CONFIGS[config][1] or 1024], seed=7, n_features=act.N_FEATURES))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 
@@ -60,14 +60,14 @@ def _softmax(config):
     model = act._softmax_model(act.SOFTMAX_CONFIGS[config][0], act.SOFTMAX_IMPLS)
     hls_model = ref.convert(model, f"softmax-{config}", act._softmax_config(model, act.SOFTMAX_IMPLS, config))
     emu = l1emu.from_hls4ml(hls_model)
-    X = _subsample(act._inputs(emu, [act.SOFTMAX_CONFIGS[config][2] or 1024, 256], seed=7,
+    X = _subsample(act.inputs(emu, [act.SOFTMAX_CONFIGS[config][2] or 1024, 256], seed=7,
                                n_features=act.SOFTMAX_CONFIGS[config][0]))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 
 def _anomaly(table, name, kind):
     _, hls_model, emu = anomaly.build(table, name)
-    X = _subsample(anomaly._inputs(emu, np.random.default_rng(zlib.crc32(name.encode())), kind))
+    X = _subsample(anomaly.inputs(emu, np.random.default_rng(zlib.crc32(name.encode())), kind))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 
@@ -85,17 +85,15 @@ def _bdt(name):
 
     model = bdt._model(name, project="sanitized-bdt")  # a project of its own: no sharing across workers
     emu = l1emu.from_conifer(model)
-    X, adv = bdt._inputs(model, emu, seed=7)
+    X, adv = bdt.inputs(model, emu, seed=7)
     X = np.concatenate([_subsample(X), _subsample(adv)])
     return emu, X, _codes(model.decision_function(X), emu, len(X))
 
 
 def _dense_engine():
-    from . import test_dense_engine as engine
-
-    keras_model, hls_model = engine.jet_tagger_rnd_sat_accum()
+    keras_model, hls_model = dense.jet_tagger_rnd_sat_accum()
     emu = l1emu.from_hls4ml(hls_model)
-    X = _subsample(engine.inputs(emu, keras_model, seed=7))
+    X = _subsample(dense.inputs(emu, keras_model, seed=7, n_random=20_000, shuffle=True))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 

@@ -18,7 +18,7 @@ import l1emu  # noqa: E402
 import l1emu.firmware as fw  # noqa: E402
 from l1emu import reference as ref  # noqa: E402
 
-from . import reference  # noqa: E402
+from .cases import adversarial_inputs  # noqa: E402
 
 fw.register()
 IO_TYPES = ["io_stream", "io_parallel"]
@@ -66,7 +66,7 @@ def images(emu, rng):
     saturated = rng.uniform(0, 2, (200, 1600))
     mask = rng.random((200, 1600)) < rng.uniform(0.01, 0.5, (200, 1))
     saturated[mask] = rng.choice([hi - lsb, -hi, 3 * hi, -3 * hi], mask.sum())
-    edge = reference.adversarial_inputs(emu, rng)
+    edge = adversarial_inputs(emu, rng)
     edge = edge[rng.choice(len(edge), 300, replace=False)]
     groups = {
         "uniform[0,4)": rng.uniform(0, 4, (400, 1600)),

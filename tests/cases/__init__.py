@@ -1,4 +1,6 @@
-"""Test helpers: adversarial inputs at the edges of a model's input type."""
+"""The test cases shared between test files (tests never import each other): the models, configurations and
+inputs of each family in a module of its own (cases.dense, cases.conv, ...), and here adversarial inputs at
+the edges of a model's input type."""
 
 import numpy as np
 
