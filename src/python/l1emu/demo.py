@@ -42,6 +42,7 @@ def run(model_dir="models", n_events=1_000_000, signal_events=20_000, out="demo-
         threads=0, echo=print, progress_factory=None):
     from . import events
     from .menu import Menu, inputs
+    from .menu.plots import plots_available
     from .menu.replay import needed_fields
     from .validate import references, validate
 
@@ -70,11 +71,12 @@ def run(model_dir="models", n_events=1_000_000, signal_events=20_000, out="demo-
     res = menu.replay(bkg, signals={k: v for k, v in signals.items()}, threads=threads,
                       progress=progress(total, "replay"))
     replay_s = time.perf_counter() - t0
-    res.write(out, overwrite=True)
+    plots = plots_available()  # without the 'plots' extra: rates and report only
+    res.write(out, overwrite=True, plots=plots)
     echo(res.table())
     distinct = n_events + signal_events * len(signals)
     echo(f"replay: {distinct:,} crossings ({n_events:,} zero bias read twice: thresholds, then counts) in "
-         f"{replay_s:.1f} s = {distinct / replay_s:,.0f} crossings/s; report.json, rates.csv and plots in {out}/")
+         f"{replay_s:.1f} s = {distinct / replay_s:,.0f} crossings/s; report.json, rates.csv{' and plots' if plots else ''} in {out}/")
 
     # 3. bit-exactness of every model on a sample of the replayed events
     checks = {}
