@@ -7,13 +7,8 @@ import pytest
 import l1emu
 from l1emu import reference as ref
 
+from .cases import codes_of
 from .cases.dense import CONFIGS, MODELS, configure, inputs
-
-
-def _codes_of(values, spec):
-    codes = l1emu.quantize(values, spec)
-    assert np.array_equal(l1emu.to_double(codes, spec), values), "csim output is not a value of the output type"
-    return codes
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -27,7 +22,7 @@ def test_bit_exact(model_name, config, report):
     expected = np.asarray(hls_model.predict(X)).reshape(len(X), -1)
     got = emu.predict_raw(X).reshape(len(X), -1)
     spec = emu.output_precisions()[0]
-    want = _codes_of(expected, spec)
+    want = codes_of(expected, spec)
     mismatches = int(np.sum(got != want))
     report(f"dense {model_name}/{config}: {len(X)} events x {got.shape[1]} outputs, output {spec}, "
            f"{mismatches} mismatching raw codes")
@@ -88,7 +83,7 @@ def test_vivado_backend(config, report):
     hls_model = ref.convert(keras_model, f"jet_tagger-vivado-{config}", cfg, backend="Vivado", **kwargs)
     emu = l1emu.from_hls4ml(hls_model)
     X = inputs(emu, keras_model, seed=11)
-    want = _codes_of(np.asarray(hls_model.predict(X)), emu.output_precisions()[0])
+    want = codes_of(np.asarray(hls_model.predict(X)), emu.output_precisions()[0])
     mismatches = int(np.sum(emu.predict_raw(X) != want))
     report(f"dense jet_tagger/vivado-{config}: {len(X)} events, {mismatches} mismatching raw codes")
     assert mismatches == 0

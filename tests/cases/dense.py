@@ -5,7 +5,7 @@ import numpy as np
 
 from l1emu import reference as ref
 
-from . import adversarial_inputs
+from . import adversarial_inputs, set_precision
 
 
 N_RANDOM = 100_000
@@ -17,14 +17,6 @@ def dense_names(model):
 
 def act_names(model):
     return [layer.name for layer in model.layers if type(layer).__name__ in ("Activation", "QActivation")]
-
-
-def set_precision(cfg, names, **precision):
-    for name in names:
-        cfg["LayerName"].setdefault(name, {}).setdefault("Precision", {})
-        if not isinstance(cfg["LayerName"][name]["Precision"], dict):
-            cfg["LayerName"][name]["Precision"] = {"result": cfg["LayerName"][name]["Precision"]}
-        cfg["LayerName"][name]["Precision"].update(precision)
 
 
 def configure(model, name, backend="Vitis"):

@@ -76,7 +76,8 @@ def run(model_dir="models", n_events=1_000_000, signal_events=20_000, out="demo-
     echo(res.table())
     distinct = n_events + signal_events * len(signals)
     echo(f"replay: {distinct:,} crossings ({n_events:,} zero bias read twice: thresholds, then counts) in "
-         f"{replay_s:.1f} s = {distinct / replay_s:,.0f} crossings/s; report.json, rates.csv{' and plots' if plots else ''} in {out}/")
+         f"{replay_s:.1f} s = {distinct / replay_s:,.0f} crossings/s; report.json, rates.csv"
+         f"{' and plots' if plots else ''} in {out}/")
 
     # 3. bit-exactness of every model on a sample of the replayed events
     checks = {}

@@ -11,7 +11,8 @@ PROCESSES = ["gjet", "qjet", "wjet", "zjet", "topjet"]
 
 # Standardization of the 16 features (order of record.JET_FEATURES), frozen so that every call (training,
 # replay) feeds the firmware the same transform. Computed once, in float32 as the features are, as
-#     ref, _ = labelled_jets(REFERENCE_EVENTS, REFERENCE_SEED); FEATURE_MEAN, FEATURE_STD = ref.mean(0), ref.std(0) + 1e-9
+#     ref, _ = labelled_jets(REFERENCE_EVENTS, REFERENCE_SEED)
+#     FEATURE_MEAN, FEATURE_STD = ref.mean(0), ref.std(0) + 1e-9
 # with generator version parametric-1.1; tests/test_events.py recomputes them.
 REFERENCE_EVENTS, REFERENCE_SEED = 5000, 12345
 FEATURE_MEAN = np.array([-2.0963178, 0.41002753, 0.054332476, 0.01950968, 0.09661952, 0.044530552, 3.2865195,

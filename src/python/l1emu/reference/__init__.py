@@ -9,5 +9,6 @@ from .csim import convert, predict as csim_predict
 from .models import (autoencoder, deepsets_tagger, jet_tagger, jet_tagger_softmax, vae_encoder_conv,
                      vae_encoder_conv_config, vae_encoder_dense)
 
-__all__ = ["autoencoder", "cache", "convert", "convert_sklearn", "csim_predict", "deepsets_tagger", "jet_bdt", "jet_tagger",
-           "jet_tagger_softmax", "train_jet_bdt", "vae_encoder_conv", "vae_encoder_conv_config", "vae_encoder_dense"]
+__all__ = ["autoencoder", "cache", "convert", "convert_sklearn", "csim_predict", "deepsets_tagger", "jet_bdt",
+           "jet_tagger", "jet_tagger_softmax", "train_jet_bdt", "vae_encoder_conv", "vae_encoder_conv_config",
+           "vae_encoder_dense"]
