@@ -14,6 +14,8 @@ $(STAMP): $(SOURCES)
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ make)
 	@dpkg -s nlohmann-json3-dev >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nlohmann-json3-dev)
+	@command -v ghdl >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ghdl)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q ".[hls4ml,conifer,test,plots,root,dask]"

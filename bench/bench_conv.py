@@ -13,29 +13,11 @@ N_EVENTS = 5_000
 SUITE = "conv_encoder_40x40 5e3"
 
 
-def _encoder():
-    import tensorflow as tf
-    from tensorflow.keras import layers as L
-
-    tf.keras.utils.set_random_seed(7)
-    x = L.Input((40, 40, 1), name="image")
-    h = L.ReLU(name="relu1")(L.Conv2D(8, 3, padding="same", name="conv1")(x))
-    h = L.MaxPooling2D(2, name="pool1")(h)
-    h = L.ReLU(name="relu2")(L.Conv2D(16, 3, padding="same", name="conv2")(h))
-    h = L.MaxPooling2D(2, name="pool2")(h)
-    h = L.Dense(16, name="latent")(L.Flatten(name="flatten")(h))
-    return tf.keras.Model(x, h, name="conv_encoder")
-
-
 @pytest.fixture(scope="module")
 def setup():
-    import hls4ml
-
-    model = _encoder()
-    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
-    for layer in ("conv1", "conv2", "latent"):
-        cfg["LayerName"][layer]["Precision"] = {"result": "fixed<16,6>", "accum": "fixed<24,10>"}
-    hls_model = reference.convert(model, "bench-conv_encoder", cfg, io_type="io_stream")
+    model = reference.conv_encoder_narrow()
+    hls_model = reference.convert(model, "bench-conv_encoder", reference.conv_encoder_narrow_config(model),
+                                  io_type="io_stream")
     X = np.random.default_rng(0).normal(0, 1, (N_EVENTS, 40, 40, 1))
     return hls_model, l1emu.from_hls4ml(hls_model), X
 

@@ -217,8 +217,10 @@ def test_wrong_reference_type(tagger, tmp_path):
     keras_model, hls_model, emu, X = tagger
     with pytest.raises(l1emu.L1emuError, match=r"reference is a .*keras.*expected an hls4ml ModelGraph"):
         l1emu.validate(emu, keras_model, X[:10])
-    with pytest.raises(l1emu.L1emuError, match="reference is a builtins.str.*project directory"):
-        l1emu.validate(emu, str(tmp_path), X[:10])
+    with pytest.raises(l1emu.ProjectError, match="not an hls4ml project directory"):
+        l1emu.validate(emu, str(tmp_path), X[:10])  # a directory is read as a project
+    with pytest.raises(l1emu.L1emuError, match="is not a directory.*project directory"):
+        l1emu.validate(emu, str(tmp_path / "missing"), X[:10])
     with pytest.raises(l1emu.L1emuError, match="reference is a builtins.object"):
         l1emu.validate(emu, object(), X[:10])
     with pytest.raises(l1emu.L1emuError, match="emu is a .*ModelGraph.*expected an l1emu.Emulator"):

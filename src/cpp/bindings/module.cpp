@@ -66,6 +66,52 @@ std::vector<py::array_t<int64_t>> run(const graph::Model &m, const F64Array &x, 
     return outs;
 }
 
+py::object bits_or_none(int b) { return b == fixed::SiteStats::kMissing ? py::none() : py::object(py::int_(b)); }
+
+py::dict site_dict(const fixed::SiteStats &s) {
+    py::dict d;
+    d["casts"] = s.casts;
+    d["rounded"] = s.rounded;
+    d["saturated"] = s.saturated;
+    d["wrapped"] = s.wrapped;
+    d["changed"] = s.changed;
+    d["outside"] = s.outside;
+    d["min"] = s.casts ? py::object(py::float_(s.min)) : py::none();
+    d["max"] = s.casts ? py::object(py::float_(s.max)) : py::none();
+    d["pos_bits"] = bits_or_none(s.pos_bits);
+    d["neg_bits"] = bits_or_none(s.neg_bits);
+    d["lsb_bits"] = bits_or_none(s.lsb_bits);
+    d["qpos_bits"] = bits_or_none(s.qpos_bits);
+    d["qneg_bits"] = bits_or_none(s.qneg_bits);
+    return d;
+}
+
+// ([tensor][site] statistics dicts (tensor 0: the input cast), output codes of the audited run), computed with
+// the GIL released.
+py::tuple audit(const graph::Model &m, const F64Array &x, int threads) {
+    const size_t n_in = m.tensor(0).size;
+    if (x.ndim() != 2 || size_t(x.shape(1)) != n_in)
+        throw std::invalid_argument("expected inputs of shape (n_events, " + std::to_string(n_in) + ")");
+    const size_t n = size_t(x.shape(0));
+    std::vector<py::array_t<int64_t>> codes;
+    std::vector<int64_t *> ptrs;
+    for (int id : m.outputs()) {
+        codes.emplace_back(std::vector<py::ssize_t>{py::ssize_t(n), py::ssize_t(m.tensor(id).size)});
+        ptrs.push_back(codes.back().mutable_data());
+    }
+    graph::Model::SiteTable table;
+    {
+        py::gil_scoped_release release;
+        table = m.audit(x.data(), n, threads, ptrs);
+    }
+    std::vector<std::vector<py::dict>> out;
+    for (const auto &sites : table) {
+        out.emplace_back();
+        for (const auto &s : sites) out.back().push_back(site_dict(s));
+    }
+    return py::make_tuple(out, codes);
+}
+
 // Integers stay integers (Python int or numpy integer), text stays text; anything else is refused here,
 // naming the key, rather than as pybind's list of overloads.
 std::map<std::string, layers::AttrValue> attr_values(const std::string &layer, const py::dict &attrs) {
@@ -165,6 +211,21 @@ PYBIND11_MODULE(_core, mod) {
                  for (auto &l : m.layers()) paths.push_back(l->path());
                  return paths;
              })
+        .def("layer_sites",
+             [](const graph::Model &m) {
+                 std::vector<std::vector<py::dict>> out;
+                 for (auto &l : m.layers()) {
+                     out.emplace_back();
+                     for (const auto &site : l->sites())
+                         out.back().push_back(py::dict(py::arg("name") = site.name, py::arg("type") = site.type,
+                                                       py::arg("spec") = fixed::spec_name(site.spec),
+                                                       py::arg("table_size") = site.table_size));
+                 }
+                 return out;
+             })
+        .def("audit", &audit, py::arg("x"), py::arg("threads") = 0,
+             "Precision audit: ([tensor][site] cast statistics (tensor 0: the input cast; layer sites: layer_sites()), "
+             "[output codes of the audited run]).")
         .def(
             "run", [](const graph::Model &m, const F64Array &x, int threads) { return run(m, x, threads, false); },
             py::arg("x"), py::arg("threads") = 0)

@@ -102,16 +102,26 @@ int64_t quantize(i128 v, int src_frac, const Spec &s) {
     return int64_t(q);
 }
 
-int64_t from_double(double d, const Spec &s) {
+void double_parts(double d, int64_t &man, int &frac) {
     uint64_t bits;
     std::memcpy(&bits, &d, sizeof bits);
-    if ((bits & 0x7fffffffffffffffULL) == 0) return 0;
+    if ((bits & 0x7fffffffffffffffULL) == 0) {
+        man = 0, frac = 0;
+        return;
+    }
     const bool neg = bits >> 63;
     const int exp = int((bits >> 52) & 0x7ff) - 1023;
     // ap_fixed sets the hidden bit unconditionally (also for subnormals and inf/NaN).
-    int64_t man = int64_t((bits & ((uint64_t(1) << 52) - 1)) | (uint64_t(1) << 52));
+    man = int64_t((bits & ((uint64_t(1) << 52) - 1)) | (uint64_t(1) << 52));
     if (neg) man = -man;
-    return quantize(man, 52 - exp, s);  // the int64 fast path
+    frac = 52 - exp;
+}
+
+int64_t from_double(double d, const Spec &s) {
+    int64_t man;
+    int frac;
+    double_parts(d, man, frac);
+    return man == 0 ? 0 : quantize(man, frac, s);  // the int64 fast path
 }
 
 double to_double(int64_t code, const Spec &s) {

@@ -133,6 +133,8 @@ inline bool codes_preserved(const Spec &from, const Spec &to) {
 
 // ap_fixed_base(double): NaN/inf follow ap_fixed's bit manipulation (callers refuse them earlier).
 int64_t from_double(double d, const Spec &s);
+// The value from_double assigns: d as man * 2^-frac (as ap_fixed reads the bits; exact for finite d).
+void double_parts(double d, int64_t &man, int &frac);
 
 // ap_fixed_base::to_double(): exact value rounded to nearest even.
 double to_double(int64_t code, const Spec &s);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -41,26 +42,32 @@ const TensorInfo &Model::tensor(int id) const {
     return tensors_[size_t(id)];
 }
 
-void Model::run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf) const {
+void Model::run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf, SiteTable *stats) const {
     const TensorInfo &in = tensors_[0];
     int64_t *q = buf[0].data();
-    for (size_t k = 0, total = n * in.size; k < total; ++k) q[k] = fixed::from_double(x[k], in.spec);
+    if (stats) {
+        const fixed::Count cast{(*stats)[0].data()};
+        for (size_t k = 0, total = n * in.size; k < total; ++k) {
+            int64_t man;
+            int frac;
+            fixed::double_parts(x[k], man, frac);
+            q[k] = cast(0, man, frac, in.spec);
+        }
+    } else {
+        for (size_t k = 0, total = n * in.size; k < total; ++k) q[k] = fixed::from_double(x[k], in.spec);
+    }
     std::vector<const int64_t *> ins;
     for (size_t l = 0; l < layers_.size(); ++l) {
         ins.clear();
         for (int id : layers_[l]->inputs) ins.push_back(buf[size_t(id)].data());
-        layers_[l]->forward(ins.data(), buf[l + 1].data(), n);
+        if (stats)
+            layers_[l]->audit(ins.data(), buf[l + 1].data(), n, (*stats)[l + 1].data());
+        else
+            layers_[l]->forward(ins.data(), buf[l + 1].data(), n);
     }
 }
 
-void Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const {
-    const std::vector<int> ids = [&] {
-        if (!all_tensors) return outputs_;
-        std::vector<int> all(tensors_.size());
-        for (size_t i = 0; i < all.size(); ++i) all[i] = int(i);
-        return all;
-    }();
-    if (outs.size() != ids.size()) throw std::invalid_argument("wrong number of output buffers");
+void Model::each_block(size_t n, int threads, const BlockTask &task) const {
     // Events per block: up to kBlock, fewer for large tensors, so that a layer's input and output blocks stay
     // in cache (image models have ~1e4 codes per tensor and event).
     size_t widest = 1;
@@ -78,14 +85,48 @@ void Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, i
         if (buf.size() < tensors_.size()) buf.resize(tensors_.size());
         for (size_t t = 0; t < tensors_.size(); ++t)
             if (buf[t].size() < rows * tensors_[t].size) buf[t].resize(rows * tensors_[t].size);
-        const size_t start = b * block, m = std::min(block, n - start);
-        run_block(x + start * tensors_[0].size, m, buf);
+        const size_t start = b * block;
+        task(start, std::min(block, n - start), buf);
+    };
+    parallel_for(n_blocks, n_threads - 1, run_one);
+}
+
+void Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const {
+    const std::vector<int> ids = [&] {
+        if (!all_tensors) return outputs_;
+        std::vector<int> all(tensors_.size());
+        for (size_t i = 0; i < all.size(); ++i) all[i] = int(i);
+        return all;
+    }();
+    if (outs.size() != ids.size()) throw std::invalid_argument("wrong number of output buffers");
+    each_block(n, threads, [&](size_t start, size_t m, std::vector<std::vector<int64_t>> &buf) {
+        run_block(x + start * tensors_[0].size, m, buf, nullptr);
         for (size_t k = 0; k < ids.size(); ++k) {
             const size_t size = tensors_[size_t(ids[k])].size;
             std::memcpy(outs[k] + start * size, buf[size_t(ids[k])].data(), m * size * sizeof(int64_t));
         }
-    };
-    parallel_for(n_blocks, n_threads - 1, run_one);
+    });
+}
+
+Model::SiteTable Model::audit(const double *x, size_t n, int threads, const std::vector<int64_t *> &outs) const {
+    if (!outs.empty() && outs.size() != outputs_.size()) throw std::invalid_argument("wrong number of output buffers");
+    SiteTable total(layers_.size() + 1);
+    total[0].resize(1);
+    for (size_t l = 0; l < layers_.size(); ++l) total[l + 1].resize(layers_[l]->sites().size());
+    std::mutex mu;
+    each_block(n, threads, [&](size_t start, size_t m, std::vector<std::vector<int64_t>> &buf) {
+        SiteTable local(total.size());
+        for (size_t l = 0; l < total.size(); ++l) local[l].resize(total[l].size());
+        run_block(x + start * tensors_[0].size, m, buf, &local);
+        for (size_t k = 0; k < outs.size(); ++k) {
+            const size_t size = tensors_[size_t(outputs_[k])].size;
+            std::memcpy(outs[k] + start * size, buf[size_t(outputs_[k])].data(), m * size * sizeof(int64_t));
+        }
+        const std::lock_guard<std::mutex> lock(mu);  // integer counts, min/max: any merge order gives the same
+        for (size_t l = 0; l < total.size(); ++l)
+            for (size_t s = 0; s < total[l].size(); ++s) total[l][s].merge(local[l][s]);
+    });
+    return total;
 }
 
 }  // namespace l1emu::graph

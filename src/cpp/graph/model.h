@@ -3,6 +3,7 @@
 // Evaluation is batched: blocks of events go through the graph layer by layer, blocks spread over threads.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -29,8 +30,18 @@ class Model {
     // x: [n x n_inputs] doubles. outs[k]: [n x size] codes of output k (or of every tensor if all_tensors).
     void run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const;
 
+    // Precision audit of n events: every layer on its scalar reference path with each cast recorded.
+    // Result [0]: the input cast (one site), [l + 1]: layer l's sites (Layer::sites()). Statistics are
+    // gathered per block and merged exactly: the same for any thread count. outs (if not empty): the codes of
+    // the model outputs, as run() gives them.
+    using SiteTable = std::vector<std::vector<fixed::SiteStats>>;
+    SiteTable audit(const double *x, size_t n, int threads, const std::vector<int64_t *> &outs = {}) const;
+
    private:
-    void run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf) const;
+    void run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf, SiteTable *stats) const;
+    // task(start, m, buf): events [start, start + m) of one block, with the thread's tensor buffers.
+    using BlockTask = std::function<void(size_t, size_t, std::vector<std::vector<int64_t>> &)>;
+    void each_block(size_t n, int threads, const BlockTask &task) const;
 
     std::vector<TensorInfo> tensors_;
     std::vector<std::unique_ptr<Layer>> layers_;

@@ -84,46 +84,57 @@ Activation::Activation(const LayerDesc &d)
 
 void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
     const size_t total = n * out.size;
+    const int64_t *x = in[0];
+    if (fn_ == Fn::Linear || fn_ == Fn::ReLU) {
+        const bool relu = fn_ == Fn::ReLU;
+        if (copy_) {
+            if (relu)
+                for (size_t k = 0; k < total; ++k) out_codes[k] = std::max<int64_t>(x[k], 0);
+            else
+                std::copy(x, x + total, out_codes);
+            return;
+        }
+        if (vec_) {
+            mac::requant_array(x, total, to_out_, relu, out_codes);
+            return;
+        }
+    }
+    forward_scalar(x, out_codes, n, fixed::Fast{});
+}
+
+std::vector<CastSite> Activation::sites() const { return {{"result", "result_t", out.spec}}; }
+
+void Activation::audit(const int64_t *const *in, int64_t *out_codes, size_t n, fixed::SiteStats *stats) const {
+    forward_scalar(in[0], out_codes, n, fixed::Count{stats});
+}
+
+// Element-wise, one cast to res_t per value (site 0); constant results (relu's 0, the tanh levels) are not casts.
+template <class Cast>
+void Activation::forward_scalar(const int64_t *x, int64_t *out_codes, size_t n, const Cast &cast) const {
+    const size_t total = n * out.size;
     const Spec &ds = in_.spec;
     const int f = ds.frac(), fp = param_t_.frac();
-    const int64_t *x = in[0];
     const i128 p = value_of(param_, param_t_);
     switch (fn_) {
         case Fn::Linear:
         case Fn::ReLU: {
             const bool relu = fn_ == Fn::ReLU;
-            if (copy_) {
-                if (relu)
-                    for (size_t k = 0; k < total; ++k) out_codes[k] = std::max<int64_t>(x[k], 0);
-                else
-                    std::copy(x, x + total, out_codes);
-                return;
-            }
-            if (vec_) {
-                mac::requant_array(x, total, to_out_, relu, out_codes);
-                return;
-            }
-            if (fixed::fits_int64(ds)) {  // codes are their values: the int64 fast path of quantize
-                for (size_t k = 0; k < total; ++k)
-                    out_codes[k] = (relu && x[k] <= 0) ? 0 : quantize(x[k], f, out.spec);
-                return;
-            }
             for (size_t k = 0; k < total; ++k) {
                 const i128 v = value_of(x[k], ds);
-                out_codes[k] = (relu && v <= 0) ? 0 : quantize(v, f, out.spec);
+                out_codes[k] = (relu && v <= 0) ? 0 : cast(0, v, f, out.spec);
             }
             return;
         }
         case Fn::LeakyReLU:
             for (size_t k = 0; k < total; ++k) {
                 const i128 v = value_of(x[k], ds);
-                out_codes[k] = v > 0 ? quantize(v, f, out.spec) : quantize(p * v, fp + f, out.spec);
+                out_codes[k] = v > 0 ? cast(0, v, f, out.spec) : cast(0, p * v, fp + f, out.spec);
             }
             return;
         case Fn::ThresholdedReLU:
             for (size_t k = 0; k < total; ++k) {
                 const i128 v = value_of(x[k], ds);
-                out_codes[k] = compare(v, f, p, fp) > 0 ? quantize(v, f, out.spec) : 0;
+                out_codes[k] = compare(v, f, p, fp) > 0 ? cast(0, v, f, out.spec) : 0;
             }
             return;
         case Fn::PReLU:
@@ -131,8 +142,8 @@ void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n)
                 for (size_t i = 0; i < out.size; ++i) {
                     const size_t k = e * out.size + i;
                     const i128 v = value_of(x[k], ds);
-                    out_codes[k] = v > 0 ? quantize(v, f, out.spec)
-                                         : quantize(value_of(alpha_[i], param_t_) * v, fp + f, out.spec);
+                    out_codes[k] = v > 0 ? cast(0, v, f, out.spec)
+                                         : cast(0, value_of(alpha_[i], param_t_) * v, fp + f, out.spec);
                 }
             return;
         case Fn::HardSigmoid:
@@ -146,7 +157,7 @@ void Activation::forward(const int64_t *const *in, int64_t *out_codes, size_t n)
                 i128 v = ((p * value_of(x[k], ds)) << (F - fp - f)) + sh;
                 if (v > one) v = one;
                 else if (v < 0) v = 0;
-                out_codes[k] = quantize(tanh ? 2 * v - one : v, F, out.spec);
+                out_codes[k] = cast(0, tanh ? 2 * v - one : v, F, out.spec);
             }
             return;
         }

@@ -23,8 +23,13 @@ class Activation : public Layer {
     // Attributes and arrays: activation_schema() (param, slope, shift: codes of their types).
     explicit Activation(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    std::vector<CastSite> sites() const override;  // result
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
 
    private:
+    template <class Cast>
+    void forward_scalar(const int64_t *x, int64_t *out, size_t n, const Cast &cast) const;
+
     TensorInfo in_;
     Fn fn_;
     Spec param_t_, shift_t_;

@@ -1,5 +1,6 @@
 #include "activation_lut.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -100,45 +101,78 @@ LUTActivation::LUTActivation(const LayerDesc &d)
     }
 }
 
-int64_t LUTActivation::table_index(int64_t code) const {
+// Site 0 sees the index as an exact value (x * table_size / div + offset) against the table's 0..n-1.
+template <class Cast>
+int64_t LUTActivation::table_index(int64_t code, const Cast &cast) const {
     const long long ts = table_size_;
     const uint32_t last = uint32_t(ts - 1);
+    const i128 v = value_of(code, in_.spec);
+    const int f = in_.spec.frac();
     if (fn_ == Fn::ELU || fn_ == Fn::SELU) {
-        int32_t index = mul_div_to_int(value_of(code, in_.spec), in_.spec.frac(), ts, -8);
+        int32_t index = mul_div_to_int(v, f, ts, -8);
+        if (Cast::counting) cast.index(0, -v * ts, f + 3, index, ts);
         // selu io_parallel clamps negatives to 0; elu and selu io_stream only compare (as unsigned) to the top.
         if (fn_ == Fn::SELU && !stream_ && index < 0) return 0;
         return uint32_t(index) > last ? last : index;
     }
     const long long div = fn_ == Fn::Tanh ? 8 : 16;
     const uint32_t offset = uint32_t((div / 2) * uint32_t(ts) / uint32_t(div));  // unsigned arithmetic
-    const int32_t data_round = mul_div_to_int(value_of(code, in_.spec), in_.spec.frac(), ts, div);
+    const int32_t data_round = mul_div_to_int(v, f, ts, div);
     int32_t index = int32_t(uint32_t(data_round) + offset);
+    if (Cast::counting) {  // exact index = (v * ts + offset * div * 2^f) * 2^-(f + log2 div), at a non-negative LSB
+        const int F = f + (div == 8 ? 3 : 4), G = std::max(F, 0);
+        cast.index(0, ((v * ts) << (G - F)) + (i128(offset) << G), G, index, ts);
+    }
     if (index < 0) index = 0;
     if (uint32_t(index) > last) index = int32_t(last);
     return index;
 }
 
 void LUTActivation::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
-    const size_t total = n * out.size;
-    const int64_t *x = in[0];
-    const Spec &ds = in_.spec;
     if (fn_ == Fn::ELU || fn_ == Fn::SELU) {
-        const i128 p = value_of(param_, param_t_);
+        forward_scalar(in[0], out_codes, n, fixed::Fast{});
+        return;
+    }
+    const int64_t *x = in[0];
+    const fixed::Fast fast;
+    for (size_t k = 0, total = n * out.size; k < total; ++k) out_codes[k] = res_[size_t(table_index(x[k], fast))];
+}
+
+std::vector<CastSite> LUTActivation::sites() const {
+    CastSite index{"table_index", "table_size", fixed::parse_spec("ufixed<32,32>"), table_size_};
+    if (fn_ == Fn::ELU || fn_ == Fn::SELU)
+        return {index, {"table_value", "result_t", out.spec}, {"linear", "result_t", out.spec}};
+    return {index, {"table_value", "result_t", out.spec}};
+}
+
+void LUTActivation::audit(const int64_t *const *in, int64_t *out_codes, size_t n, fixed::SiteStats *stats) const {
+    forward_scalar(in[0], out_codes, n, fixed::Count{stats});
+}
+
+// Sites: 0 the table index, 1 the table entry (times elu's alpha) cast to res_t, 2 elu/selu's x >= 0 branch.
+template <class Cast>
+void LUTActivation::forward_scalar(const int64_t *x, int64_t *out_codes, size_t n, const Cast &cast) const {
+    const size_t total = n * out.size;
+    const Spec &ds = in_.spec;
+    if (fn_ != Fn::ELU && fn_ != Fn::SELU) {
         for (size_t k = 0; k < total; ++k) {
-            const i128 v = value_of(x[k], ds);
-            if (v >= 0) {
-                out_codes[k] = fn_ == Fn::ELU ? quantize(v, ds.frac(), out.spec)
-                                              : quantize(p * v, param_t_.frac() + ds.frac(), out.spec);
-            } else {
-                const int64_t t = table_[size_t(table_index(x[k]))];
-                out_codes[k] = fn_ == Fn::ELU ? quantize(p * value_of(t, table_t_), param_t_.frac() + table_t_.frac(),
-                                                         out.spec)
-                                              : quantize(value_of(t, table_t_), table_t_.frac(), out.spec);
-            }
+            const int64_t t = table_[size_t(table_index(x[k], cast))];
+            out_codes[k] = cast(1, value_of(t, table_t_), table_t_.frac(), out.spec);
         }
         return;
     }
-    for (size_t k = 0; k < total; ++k) out_codes[k] = res_[size_t(table_index(x[k]))];
+    const i128 p = value_of(param_, param_t_);
+    for (size_t k = 0; k < total; ++k) {
+        const i128 v = value_of(x[k], ds);
+        if (v >= 0) {
+            out_codes[k] = fn_ == Fn::ELU ? cast(2, v, ds.frac(), out.spec)
+                                          : cast(2, p * v, param_t_.frac() + ds.frac(), out.spec);
+        } else {
+            const int64_t t = table_[size_t(table_index(x[k], cast))];
+            out_codes[k] = fn_ == Fn::ELU ? cast(1, p * value_of(t, table_t_), param_t_.frac() + table_t_.frac(), out.spec)
+                                          : cast(1, value_of(t, table_t_), table_t_.frac(), out.spec);
+        }
+    }
 }
 
 std::unique_ptr<Layer> make_lut_activation(const LayerDesc &d) { return std::make_unique<LUTActivation>(d); }

@@ -19,9 +19,14 @@ class LUTActivation : public Layer {
     // Attributes: lut_activation_schema() (io_type matters for selu, whose positive slope differs).
     explicit LUTActivation(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    std::vector<CastSite> sites() const override;  // table_index, table_value, elu/selu: linear
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
 
    private:
-    int64_t table_index(int64_t code) const;
+    template <class Cast>
+    void forward_scalar(const int64_t *x, int64_t *out, size_t n, const Cast &cast) const;
+    template <class Cast>
+    int64_t table_index(int64_t code, const Cast &cast) const;
 
     TensorInfo in_;
     Fn fn_;

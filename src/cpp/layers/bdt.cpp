@@ -124,8 +124,16 @@ BDT::BDT(const LayerDesc &d)
     }
 }
 
+// Sites: 0 node_sum (threshold_t), 1 score_sum (score_t), 2 norm (score_t).
+enum { kNodeSum, kScoreSum, kNorm };
+
 // acc = score_t(acc + v): exact sum assigned back to score_t (same LSB, so only overflow acts).
-inline void BDT::add_score(int64_t &acc, int64_t v) const {
+inline void BDT::add_score(int64_t &acc, int64_t v, const fixed::Count &cast, i128 *shadow) const {
+    *shadow += value_of(v, s_);
+    acc = cast.sum(kScoreSum, value_of(acc, s_) + value_of(v, s_), s_.frac(), s_, *shadow, s_.frac(), *shadow);
+}
+
+inline void BDT::add_score(int64_t &acc, int64_t v, const fixed::Fast &, i128 *) const {
     switch (s_.o) {
         case fixed::OMode::WRAP:  // modular: wrap once at the end
             acc = int64_t(uint64_t(acc) + uint64_t(v));
@@ -140,16 +148,17 @@ inline void BDT::add_score(int64_t &acc, int64_t v) const {
     }
 }
 
-int64_t BDT::node_value(const int64_t *xe, size_t node) const {
+template <class Cast>
+int64_t BDT::node_value(const int64_t *xe, size_t node, const Cast &cast) const {
     // acc += x[f] * w, each step assigned to threshold_t, at the common LSB of acc and the product.
     const int ft = t_.frac(), fw = w_.frac();
     const int up_acc = std::max(fw, 0), up_prod = std::max(-fw, 0);
     int64_t acc = 0;
     for (int64_t j = w_offsets_[node]; j < w_offsets_[node + 1]; ++j) {
         const int64_t w = weight_[size_t(j)];
-        if (w == 0) continue;  // adds an exact zero: acc is unchanged
+        if (!Cast::counting && w == 0) continue;  // adds an exact zero: acc is unchanged
         const i128 prod = value_of(xe[w_feature_[size_t(j)]], t_) * value_of(w, w_);
-        acc = quantize((value_of(acc, t_) << up_acc) + (prod << up_prod), ft + up_acc, t_);
+        acc = cast(kNodeSum, (value_of(acc, t_) << up_acc) + (prod << up_prod), ft + up_acc, t_);
     }
     return acc;
 }
@@ -172,13 +181,13 @@ void BDT::forward_perfect(const int64_t *x, int64_t *acc, size_t n) const {
                 const bool go_left = LE ? v <= th[i] : v < th[i];
                 i = 2 * i + 2 - size_t(go_left);
             }
-            add_score(a[e * n_out_], leaf[i - first_leaf]);
+            add_score(a[e * n_out_], leaf[i - first_leaf], fixed::Fast{}, nullptr);
         }
     }
 }
 
-template <bool LE>
-void BDT::forward_general(const int64_t *x, int64_t *acc, size_t n) const {
+template <bool LE, class Cast>
+void BDT::forward_general(const int64_t *x, int64_t *acc, size_t n, const Cast &cast, i128 *shadow) const {
     for (size_t k = 0; k < n_trees_; ++k) {
         const size_t base = size_t(offsets_[k]);
         int64_t *a = acc + k % n_out_;
@@ -186,27 +195,53 @@ void BDT::forward_general(const int64_t *x, int64_t *acc, size_t n) const {
             const int64_t *xe = x + e * n_in_;
             size_t g = base;
             while (feature_[g] != -2) {
-                const int64_t v = node_value(xe, g), th = threshold_[g];
+                const int64_t v = node_value(xe, g, cast), th = threshold_[g];
                 const bool go_left = LE ? v <= th : v < th;
                 g = base + size_t(go_left ? left_[g] : right_[g]);
             }
-            add_score(a[e * n_out_], value_[g]);
+            add_score(a[e * n_out_], value_[g], cast, shadow ? shadow + e * n_out_ + k % n_out_ : nullptr);
         }
     }
 }
 
 void BDT::forward(const int64_t *const *in, int64_t *y, size_t n) const {
     for (size_t e = 0; e < n; ++e) std::copy(init_.begin(), init_.end(), y + e * n_out_);
+    const fixed::Fast fast;
     if (perfect_)
         le_ ? forward_perfect<true>(in[0], y, n) : forward_perfect<false>(in[0], y, n);
     else
-        le_ ? forward_general<true>(in[0], y, n) : forward_general<false>(in[0], y, n);
+        le_ ? forward_general<true>(in[0], y, n, fast, nullptr) : forward_general<false>(in[0], y, n, fast, nullptr);
+    finish(y, n, fast, nullptr);
+}
+
+template <class Cast>
+void BDT::finish(int64_t *y, size_t n, const Cast &cast, const i128 *shadow) const {
     const bool wrap = s_.o == fixed::OMode::WRAP;
     const int fs = s_.frac();
+    const i128 norm = value_of(norm_, s_);
     for (size_t k = 0; k < n * n_out_; ++k) {
         if (wrap) y[k] = fixed::wrap_bits(uint64_t(y[k]), s_);
-        if (!norm_identity_) y[k] = quantize(value_of(y[k], s_) * value_of(norm_, s_), 2 * fs, s_);  // y *= norm
+        if constexpr (Cast::counting) {
+            const i128 ideal = shadow[k] * norm;
+            y[k] = cast.sum(kNorm, value_of(y[k], s_) * norm, 2 * fs, s_, ideal, 2 * fs, fixed::round_to_lsb(ideal, 2 * fs, s_));
+        } else if (!norm_identity_) {
+            y[k] = cast(kNorm, value_of(y[k], s_) * norm, 2 * fs, s_);  // y *= norm
+        }
     }
+}
+
+std::vector<CastSite> BDT::sites() const {
+    return {{"node_sum", "threshold_t", t_}, {"score_sum", "score_t", s_}, {"norm", "score_t", s_}};
+}
+
+// Node by node (the perfect layout's splits are the same comparisons), every score addition cast to score_t.
+void BDT::audit(const int64_t *const *in, int64_t *y, size_t n, fixed::SiteStats *stats) const {
+    for (size_t e = 0; e < n; ++e) std::copy(init_.begin(), init_.end(), y + e * n_out_);
+    const fixed::Count count{stats};
+    std::vector<i128> shadow(n * n_out_);
+    for (size_t k = 0; k < shadow.size(); ++k) shadow[k] = value_of(y[k], s_);
+    le_ ? forward_general<true>(in[0], y, n, count, shadow.data()) : forward_general<false>(in[0], y, n, count, shadow.data());
+    finish(y, n, count, shadow.data());
 }
 
 std::unique_ptr<Layer> make_bdt(const LayerDesc &d) { return std::make_unique<BDT>(d); }

@@ -22,6 +22,8 @@ class BDT : public Layer {
     explicit BDT(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return ops_; }  // node comparisons per event (longest paths)
+    std::vector<CastSite> sites() const override;  // node_sum, score_sum, norm
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
 
    private:
     // A tree padded to a perfect binary tree of its depth (a short leaf becomes dummy splits whose both
@@ -34,10 +36,15 @@ class BDT : public Layer {
     };
     template <bool LE>
     void forward_perfect(const int64_t *x, int64_t *acc, size_t n) const;
-    template <bool LE>
-    void forward_general(const int64_t *x, int64_t *acc, size_t n) const;
-    int64_t node_value(const int64_t *xe, size_t node) const;  // threshold_t(sum x[f] * w)
-    void add_score(int64_t &acc, int64_t v) const;
+    // shadow (audit only): the score sums of a score_t that never overflows, per event and output
+    template <bool LE, class Cast>
+    void forward_general(const int64_t *x, int64_t *acc, size_t n, const Cast &cast, fixed::i128 *shadow) const;
+    template <class Cast>
+    int64_t node_value(const int64_t *xe, size_t node, const Cast &cast) const;  // threshold_t(sum x[f] * w)
+    template <class Cast>
+    void finish(int64_t *y, size_t n, const Cast &cast, const fixed::i128 *shadow) const;  // WRAP's wrap, y *= norm
+    void add_score(int64_t &acc, int64_t v, const fixed::Fast &, fixed::i128 *) const;
+    void add_score(int64_t &acc, int64_t v, const fixed::Count &cast, fixed::i128 *shadow) const;  // each sum to score_t
 
     size_t n_in_, n_out_, n_trees_;
     Spec t_, w_, s_;

@@ -220,7 +220,7 @@ void Conv::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const
     else if (accum_.o == fixed::OMode::WRAP)
         forward_wrap(in[0], out_codes, n);
     else
-        forward_ordered(in[0], out_codes, n);
+        forward_ordered(in[0], out_codes, n, fixed::Fast{});
 }
 
 void Conv::forward_wrap(const int64_t *x, int64_t *y, size_t n) const {
@@ -258,8 +258,11 @@ void Conv::forward_wrap(const int64_t *x, int64_t *y, size_t n) const {
     }
 }
 
-void Conv::forward_ordered(const int64_t *x, int64_t *y, size_t n) const {
-    const int fa = accum_.frac();
+// Every accumulator mode (a WRAP accumulator wraps at each addition, as the kernel's does).
+template <class Cast>
+void Conv::forward_ordered(const int64_t *x, int64_t *y, size_t n, const Cast &cast) const {
+    enum { kProduct, kAccum, kResult };
+    const int fa = accum_.frac(), fe = std::max(fa, prod_frac_);
     for (size_t e = 0; e < n; ++e) {
         const int64_t *xe = x + e * in_.size;
         int64_t *ye = y + e * out.size;
@@ -267,19 +270,33 @@ void Conv::forward_ordered(const int64_t *x, int64_t *y, size_t n) const {
             const int64_t *g = &gather_[p * n_in_];
             for (size_t f = 0; f < n_filt_; ++f) {
                 int64_t acc = bias_acc_[f];
+                i128 ideal = acc, exact = i128(acc) << (fe - fa);  // the sums of an accumulator that never overflows
                 const int64_t *ord = &order_[f * n_in_];
                 for (size_t k = 0; k < n_in_; ++k) {
                     const size_t i = size_t(ord[k]);
                     const int64_t w = w_[i * n_filt_ + f];
-                    if (w == 0 || g[i] < 0 || xe[g[i]] == 0) continue;  // adding an exact zero leaves accum_t unchanged
-                    const int64_t prod =
-                        quantize(value_of(xe[g[i]], in_.spec) * value_of(w, w_spec_), prod_frac_, accum_);
-                    acc = quantize(value_of(acc, accum_) + value_of(prod, accum_), fa, accum_);
+                    const int64_t xi = g[i] < 0 ? 0 : xe[g[i]];  // padding: a zero of data_T
+                    if (!Cast::counting && (w == 0 || xi == 0)) continue;  // adding an exact zero leaves accum_t unchanged
+                    const i128 v = value_of(xi, in_.spec) * value_of(w, w_spec_);
+                    const int64_t prod = cast(kProduct, v, prod_frac_, accum_);
+                    if constexpr (Cast::counting) {
+                        exact += v << (fe - prod_frac_);
+                        ideal += fixed::round_to_lsb(v, prod_frac_, accum_);
+                    }
+                    acc = cast.sum(kAccum, value_of(acc, accum_) + value_of(prod, accum_), fa, accum_, exact, fe, ideal);
                 }
-                ye[p * n_filt_ + f] = quantize(value_of(acc, accum_), fa, out.spec);
+                ye[p * n_filt_ + f] = cast(kResult, value_of(acc, accum_), fa, out.spec);
             }
         }
     }
+}
+
+std::vector<CastSite> Conv::sites() const {
+    return {{"product", "accum_t", accum_}, {"accum", "accum_t", accum_}, {"result", "result_t", out.spec}};
+}
+
+void Conv::audit(const int64_t *const *in, int64_t *y, size_t n, fixed::SiteStats *stats) const {
+    forward_ordered(in[0], y, n, fixed::Count{stats});
 }
 
 std::unique_ptr<Layer> make_conv(const LayerDesc &d) { return std::make_unique<Conv>(d); }

@@ -22,11 +22,14 @@ class Conv : public Layer {
     // (absent = ascending, as the latency kernels).
     explicit Conv(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    std::vector<CastSite> sites() const override;  // product, accum, result
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
     size_t ops() const override { return n_pix_ * n_in_ * n_filt_; }
 
    private:
     void forward_wrap(const int64_t *x, int64_t *y, size_t n) const;
-    void forward_ordered(const int64_t *x, int64_t *y, size_t n) const;
+    template <class Cast>
+    void forward_ordered(const int64_t *x, int64_t *y, size_t n, const Cast &cast) const;
     void forward_f64(const int64_t *x, int64_t *y, size_t n) const;
 
     TensorInfo in_;

@@ -179,7 +179,7 @@ void Dense::forward_reference(const int64_t *x, int64_t *y, size_t n) const {
     if (accum_.o == fixed::OMode::WRAP)
         forward_wrap(x, y, n);
     else
-        forward_ordered(x, y, n);
+        forward_ordered(x, y, n, fixed::Fast{});
 }
 
 namespace {
@@ -249,25 +249,42 @@ void Dense::forward_wrap(const int64_t *x, int64_t *y, size_t n) const {
     }
 }
 
-void Dense::forward_ordered(const int64_t *x, int64_t *y, size_t n) const {
+// Every accumulator mode (a WRAP accumulator wraps at each addition, as the kernel's does).
+template <class Cast>
+void Dense::forward_ordered(const int64_t *x, int64_t *y, size_t n, const Cast &cast) const {
+    enum { kProduct, kAccum, kResult };
     const size_t n_out = out.size;
-    const int fa = accum_.frac();
+    const int fa = accum_.frac(), fe = std::max(fa, prod_frac_);
     for (size_t e = 0; e < n; ++e) {
         const int64_t *xe = x + e * n_in_;
         int64_t *ye = y + e * n_out;
         for (size_t j = 0; j < n_out; ++j) {
             int64_t acc = bias_acc_[j];
+            i128 ideal = acc, exact = i128(acc) << (fe - fa);  // the sums of an accumulator that never overflows
             const int64_t *ord = &order_[j * n_in_];
             for (size_t k = 0; k < n_in_; ++k) {
                 const size_t i = size_t(ord[k]);
                 const int64_t w = w_[i * n_out + j];
-                if (w == 0 || xe[i] == 0) continue;  // adding an exact zero leaves accum_t unchanged
-                const int64_t p = quantize(value_of(xe[i], in_.spec) * value_of(w, w_spec_), prod_frac_, accum_);
-                acc = quantize(value_of(acc, accum_) + value_of(p, accum_), fa, accum_);
+                if (!Cast::counting && (w == 0 || xe[i] == 0)) continue;  // adding an exact zero leaves accum_t unchanged
+                const i128 prod = value_of(xe[i], in_.spec) * value_of(w, w_spec_);
+                const int64_t p = cast(kProduct, prod, prod_frac_, accum_);
+                if constexpr (Cast::counting) {
+                    exact += prod << (fe - prod_frac_);
+                    ideal += fixed::round_to_lsb(prod, prod_frac_, accum_);
+                }
+                acc = cast.sum(kAccum, value_of(acc, accum_) + value_of(p, accum_), fa, accum_, exact, fe, ideal);
             }
-            ye[j] = cast_accum(acc);
+            ye[j] = cast(kResult, value_of(acc, accum_), fa, out.spec);
         }
     }
+}
+
+std::vector<CastSite> Dense::sites() const {
+    return {{"product", "accum_t", accum_}, {"accum", "accum_t", accum_}, {"result", "result_t", out.spec}};
+}
+
+void Dense::audit(const int64_t *const *in, int64_t *y, size_t n, fixed::SiteStats *stats) const {
+    forward_ordered(in[0], y, n, fixed::Count{stats});
 }
 
 std::unique_ptr<Layer> make_dense(const LayerDesc &d) { return std::make_unique<Dense>(d); }

@@ -19,6 +19,8 @@ class Dense : public Layer {
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return n_in_ * out.size; }
     std::string path() const override;
+    std::vector<CastSite> sites() const override;  // product, accum, result
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
 
    private:
     void forward_wrap(const int64_t *x, int64_t *y, size_t n) const;
@@ -29,7 +31,8 @@ class Dense : public Layer {
     }
     template <typename U>
     void forward_wrap_exact(const int64_t *x, int64_t *y, size_t n) const;
-    void forward_ordered(const int64_t *x, int64_t *y, size_t n) const;
+    template <class Cast>
+    void forward_ordered(const int64_t *x, int64_t *y, size_t n, const Cast &cast) const;
     void forward_reference(const int64_t *x, int64_t *y, size_t n) const;
     void forward_gemm_i16(const int64_t *x, int64_t *y, size_t n) const;
     void plan_engine(const LayerDesc &d);

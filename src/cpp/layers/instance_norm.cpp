@@ -140,40 +140,66 @@ static inline i128 add_exact(i128 a, int fa, i128 b, int fb, int &f) {
 }
 
 void InstanceNorm::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
+    if (fast_) {
+        for (size_t e = 0; e < n; ++e) forward_fast(in[0] + e * out.size, out_codes + e * out.size);
+        return;
+    }
+    forward_scalar(in[0], out_codes, n, fixed::Fast{});
+}
+
+std::vector<CastSite> InstanceNorm::sites() const {
+    return {{"sum", "accum_t", accum_}, {"mean", "mean_t", mean_},  {"diff", "accum_t", accum_},
+            {"sq", "accum_t", accum_},  {"var", "var_t", var_},     {"result", "result_t", out.spec}};
+}
+
+void InstanceNorm::audit(const int64_t *const *in, int64_t *out_codes, size_t n, fixed::SiteStats *stats) const {
+    forward_scalar(in[0], out_codes, n, fixed::Count{stats});
+}
+
+template <class Cast>
+void InstanceNorm::forward_scalar(const int64_t *x0, int64_t *out_codes, size_t n, const Cast &cast) const {
+    enum { kSum, kMean, kDiff, kSq, kVar, kResult };
     const size_t size = out.size, C = n_chan_, S = n_spatial_;
     const int fx = in_.spec.frac(), fa = accum_.frac(), fm = mean_.frac(), fv = var_.frac();
     const int ft = table_spec_.frac(), fs = scale_spec_.frac(), fb = bias_spec_.frac();
-    if (fast_) {
-        for (size_t e = 0; e < n; ++e) forward_fast(in[0] + e * size, out_codes + e * size);
-        return;
-    }
     std::vector<int64_t> diff(S);
     for (size_t e = 0; e < n; ++e) {
-        const int64_t *x = in[0] + e * size;
+        const int64_t *x = x0 + e * size;
         int64_t *y = out_codes + e * size;
         for (size_t c = 0; c < C; ++c) {
-            int f;
+            int f = 0, g = 0;
             int64_t sum = 0;
+            i128 exact = 0, ideal = 0;  // the sums of an accumulator that never overflows (at fx; at accum_t's LSB)
             for (size_t s = 0; s < S; ++s) {
-                const i128 t = add_exact(value_of(sum, accum_), fa, value_of(x[s * C + c], in_.spec), fx, f);
-                sum = quantize_fast(t, f, accum_);
+                const i128 xv = value_of(x[s * C + c], in_.spec);
+                const i128 t = add_exact(value_of(sum, accum_), fa, xv, fx, f);
+                if constexpr (Cast::counting) {
+                    exact += xv;
+                    ideal = fixed::round_to_lsb(add_exact(ideal, fa, xv, fx, g), g, accum_);
+                }
+                sum = cast.sum(kSum, t, f, accum_, exact, fx, ideal);
             }
-            const int64_t mean = quantize(value_of(sum, accum_) * inv_n_code_, fa + inv_n_frac_, mean_);
+            const int64_t mean = cast(kMean, value_of(sum, accum_) * inv_n_code_, fa + inv_n_frac_, mean_);
             int64_t sq = 0;
+            exact = ideal = 0;  // at 2 fa; at accum_t's LSB
             for (size_t s = 0; s < S; ++s) {
                 const i128 t = add_exact(value_of(x[s * C + c], in_.spec), fx, -value_of(mean, mean_), fm, f);
-                diff[s] = quantize_fast(t, f, accum_);
+                diff[s] = cast(kDiff, t, f, accum_);
                 const i128 dv = value_of(diff[s], accum_);
                 const i128 q = add_exact(value_of(sq, accum_), fa, dv * dv, 2 * fa, f);
-                sq = quantize_fast(q, f, accum_);
+                if constexpr (Cast::counting) {
+                    exact += dv * dv;
+                    ideal = fixed::round_to_lsb(add_exact(ideal, fa, dv * dv, 2 * fa, g), g, accum_);
+                }
+                sq = cast.sum(kSq, q, f, accum_, exact, 2 * fa, ideal);
             }
-            const int64_t var = quantize(value_of(sq, accum_) * inv_n_code_, fa + inv_n_frac_, var_);
+            const int64_t var = cast(kVar, value_of(sq, accum_) * inv_n_code_, fa + inv_n_frac_, var_);
             const size_t idx = lut_index(value_of(var, var_), fv, table_size_, range_log2_, false);
             const i128 rg = value_of(table_[idx], table_spec_) * value_of(scale_[c], scale_spec_);
             const i128 b = value_of(bias_[c], bias_spec_);
             for (size_t s = 0; s < S; ++s) {
                 const i128 t = add_exact(value_of(diff[s], accum_) * rg, fa + ft + fs, b, fb, f);
-                y[s * C + c] = quantize_fast(t, f, out.spec);
+                y[s * C + c] = cast(kResult, t, f, out.spec);
             }
         }
     }

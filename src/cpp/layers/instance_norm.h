@@ -16,8 +16,12 @@ class InstanceNorm : public Layer {
     explicit InstanceNorm(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return 3 * out.size; }
+    std::vector<CastSite> sites() const override;  // sum, mean, diff, sq, var, result (the table index: not audited)
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
 
    private:
+    template <class Cast>
+    void forward_scalar(const int64_t *x, int64_t *out, size_t n, const Cast &cast) const;
     TensorInfo in_;
     size_t n_chan_, n_spatial_;
     int64_t inv_n_code_, table_size_;

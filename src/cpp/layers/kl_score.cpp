@@ -33,12 +33,22 @@ KLScore::KLScore(const LayerDesc &d)
 }
 
 void KLScore::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
+    forward_scalar(in[0], out_codes, n, fixed::Fast{});
+}
+
+void KLScore::audit(const int64_t *const *in, int64_t *out_codes, size_t n, fixed::SiteStats *stats) const {
+    forward_scalar(in[0], out_codes, n, fixed::Count{stats});
+}
+
+template <class Cast>
+void KLScore::forward_scalar(const int64_t *x0, int64_t *out_codes, size_t n, const Cast &cast) const {
     const size_t L = n_latent_;
     const int fx = in_.spec.frac(), ft = table_spec_.frac(), fa = accum_.frac();
     const int f = std::max({2 * fx, ft, fx, 0, fa});  // every term and the sum exact at this frac
     for (size_t e = 0; e < n; ++e) {
-        const int64_t *x = in[0] + e * 2 * L;
+        const int64_t *x = x0 + e * 2 * L;
         int64_t acc = 0;
+        i128 exact = 0, ideal = 0;  // the sums of an accumulator that never overflows (at f; at accum_t's LSB)
         for (size_t i = 0; i < L; ++i) {
             const i128 mu = value_of(x[i], in_.spec);
             i128 t = (mu * mu) << (f - 2 * fx);
@@ -47,9 +57,13 @@ void KLScore::forward(const int64_t *const *in, int64_t *out_codes, size_t n) co
                 const size_t idx = lut_index(lv, fx, table_size_, range_log2_, true);
                 t += (value_of(table_[idx], table_spec_) << (f - ft)) - (i128(1) << f) - (lv << (f - fx));
             }
-            acc = quantize((value_of(acc, accum_) << (f - fa)) + t, f, accum_);
+            if constexpr (Cast::counting) {
+                exact += t;
+                ideal = fixed::round_to_lsb((ideal << (f - fa)) + t, f, accum_);
+            }
+            acc = cast.sum(0, (value_of(acc, accum_) << (f - fa)) + t, f, accum_, exact, f, ideal);
         }
-        out_codes[e] = quantize(value_of(acc, accum_), fa + (full_ ? 1 : 0), out.spec);
+        out_codes[e] = cast(1, value_of(acc, accum_), fa + (full_ ? 1 : 0), out.spec);
     }
 }
 

@@ -14,9 +14,15 @@ class KLScore : public Layer {
     // mode: full | mu2. Attributes and the table: kl_score_schema().
     explicit KLScore(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    std::vector<CastSite> sites() const override {  // the table index is not audited
+        return {{"accum", "accum_t", accum_}, {"result", "result_t", out.spec}};
+    }
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
     size_t ops() const override { return n_latent_; }
 
    private:
+    template <class Cast>
+    void forward_scalar(const int64_t *x, int64_t *out, size_t n, const Cast &cast) const;
     TensorInfo in_;
     bool full_;
     size_t n_latent_;

@@ -7,11 +7,20 @@
 #include <string>
 #include <vector>
 
+#include "../fixed/cast_site.h"
 #include "../fixed/fixed.h"
 
 namespace l1emu::layers {
 
 using fixed::Spec;
+
+// A cast site of a layer (precision audit): its name, the type it assigns to (named as the firmware's
+// config names it: accum_t, result_t, ...) and that type, or for a table index the table size.
+struct CastSite {
+    std::string name, type;
+    Spec spec;
+    int64_t table_size = 0;  // > 0: a lookup-table index into 0..table_size-1, not an ap_fixed cast
+};
 
 struct TensorInfo {
     size_t size = 0;  // values per event
@@ -30,6 +39,12 @@ class Layer {
     virtual size_t ops() const { return 0; }
     // Name of the evaluation path chosen at load (kernels with several; for tests and summaries).
     virtual std::string path() const { return ""; }
+    // Precision audit: the layer's cast sites, and forward on the scalar reference path with every cast of
+    // the events recorded in stats[site] (same outputs as forward). Layers without sites only run forward.
+    virtual std::vector<CastSite> sites() const { return {}; }
+    virtual void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *) const {
+        forward(in, out, n);
+    }
 
     const std::string name, kind;
     const std::vector<int> inputs;  // tensor ids: 0 is the model input, k the output of layer k-1

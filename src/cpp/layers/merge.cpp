@@ -14,12 +14,21 @@ Copy::Copy(const LayerDesc &d) : Layer(d.name, d.kind, d.inputs, d.out()), in_(d
 
 void Copy::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
     const size_t total = n * out.size;
-    const int f = in_.spec.frac();
     if (in_.spec == out.spec) {
         std::copy(in[0], in[0] + total, out_codes);
         return;
     }
-    for (size_t k = 0; k < total; ++k) out_codes[k] = quantize(value_of(in[0][k], in_.spec), f, out.spec);
+    forward_scalar(in, out_codes, n, fixed::Fast{});
+}
+
+void Copy::audit(const int64_t *const *in, int64_t *out_codes, size_t n, fixed::SiteStats *stats) const {
+    forward_scalar(in, out_codes, n, fixed::Count{stats});
+}
+
+template <class Cast>
+void Copy::forward_scalar(const int64_t *const *in, int64_t *out_codes, size_t n, const Cast &cast) const {
+    const int f = in_.spec.frac();
+    for (size_t k = 0, total = n * out.size; k < total; ++k) out_codes[k] = cast(0, value_of(in[0][k], in_.spec), f, out.spec);
 }
 
 Gather::Gather(const LayerDesc &d)
@@ -62,6 +71,16 @@ void Gather::forward(const int64_t *const *in, int64_t *out_codes, size_t n) con
         }
         return;
     }
+    forward_scalar(in, out_codes, n, fixed::Fast{});
+}
+
+void Gather::audit(const int64_t *const *in, int64_t *out_codes, size_t n, fixed::SiteStats *stats) const {
+    forward_scalar(in, out_codes, n, fixed::Count{stats});
+}
+
+// Padding zeros are constants, not casts.
+template <class Cast>
+void Gather::forward_scalar(const int64_t *const *in, int64_t *out_codes, size_t n, const Cast &cast) const {
     for (size_t e = 0; e < n; ++e) {
         int64_t *y = out_codes + e * out.size;
         for (size_t k = 0; k < out.size; ++k) {
@@ -71,7 +90,7 @@ void Gather::forward(const int64_t *const *in, int64_t *out_codes, size_t n) con
             }
             const TensorInfo &t = in_[size_t(src_[k])];
             const int64_t x = in[src_[k]][e * t.size + size_t(idx_[k])];
-            y[k] = quantize(value_of(x, t.spec), t.spec.frac(), out.spec);
+            y[k] = cast(0, value_of(x, t.spec), t.spec.frac(), out.spec);
         }
     }
 }
@@ -97,6 +116,15 @@ Merge::Merge(const LayerDesc &d) : Layer(d.name, d.kind, d.inputs, d.out()), op_
 }
 
 void Merge::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
+    forward_scalar(in, out_codes, n, fixed::Fast{});
+}
+
+void Merge::audit(const int64_t *const *in, int64_t *out_codes, size_t n, fixed::SiteStats *stats) const {
+    forward_scalar(in, out_codes, n, fixed::Count{stats});
+}
+
+template <class Cast>
+void Merge::forward_scalar(const int64_t *const *in, int64_t *out_codes, size_t n, const Cast &cast) const {
     const int fa = a_.spec.frac(), fb = b_.spec.frac(), f = std::max(fa, fb);
     for (size_t e = 0; e < n; ++e) {
         const int64_t *xa = in[0] + e * a_.size, *xb = in[1] + e * b_.size;
@@ -105,12 +133,12 @@ void Merge::forward(const int64_t *const *in, int64_t *out_codes, size_t n) cons
             const i128 va = value_of(xa[k % a_.size], a_.spec), vb = value_of(xb[k % b_.size], b_.spec);
             const i128 a = va << (f - fa), b = vb << (f - fb);  // both at the finer LSB
             switch (op_) {
-                case Op::Add: y[k] = quantize(a + b, f, out.spec); break;
-                case Op::Subtract: y[k] = quantize(a - b, f, out.spec); break;
-                case Op::Multiply: y[k] = quantize(va * vb, fa + fb, out.spec); break;
-                case Op::Average: y[k] = quantize(a + b, f + 1, out.spec); break;
-                case Op::Maximum: y[k] = a > b ? quantize(va, fa, out.spec) : quantize(vb, fb, out.spec); break;
-                case Op::Minimum: y[k] = a < b ? quantize(va, fa, out.spec) : quantize(vb, fb, out.spec); break;
+                case Op::Add: y[k] = cast(0, a + b, f, out.spec); break;
+                case Op::Subtract: y[k] = cast(0, a - b, f, out.spec); break;
+                case Op::Multiply: y[k] = cast(0, va * vb, fa + fb, out.spec); break;
+                case Op::Average: y[k] = cast(0, a + b, f + 1, out.spec); break;
+                case Op::Maximum: y[k] = a > b ? cast(0, va, fa, out.spec) : cast(0, vb, fb, out.spec); break;
+                case Op::Minimum: y[k] = a < b ? cast(0, va, fa, out.spec) : cast(0, vb, fb, out.spec); break;
             }
         }
     }

@@ -16,8 +16,12 @@ class Copy : public Layer {
    public:
     explicit Copy(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    std::vector<CastSite> sites() const override { return {{"result", "result_t", out.spec}}; }
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
 
    private:
+    template <class Cast>
+    void forward_scalar(const int64_t *const *in, int64_t *out, size_t n, const Cast &cast) const;
     TensorInfo in_;
 };
 
@@ -26,8 +30,12 @@ class Gather : public Layer {
     // arrays: source [out size] (which input, 0-based), index [out size] (-1: a zero).
     explicit Gather(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    std::vector<CastSite> sites() const override { return {{"result", "result_t", out.spec}}; }
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
 
    private:
+    template <class Cast>
+    void forward_scalar(const int64_t *const *in, int64_t *out, size_t n, const Cast &cast) const;
     std::vector<TensorInfo> in_;
     std::vector<int64_t> src_, idx_;
     bool copy_ = false;  // one input whose codes the output type keeps: a plain index gather
@@ -43,8 +51,12 @@ class Merge : public Layer {
     explicit Merge(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return out.size; }
+    std::vector<CastSite> sites() const override { return {{"result", "result_t", out.spec}}; }
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
 
    private:
+    template <class Cast>
+    void forward_scalar(const int64_t *const *in, int64_t *out, size_t n, const Cast &cast) const;
     TensorInfo a_, b_;
     Op op_;
 };

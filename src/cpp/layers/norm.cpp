@@ -39,21 +39,30 @@ BatchNorm::BatchNorm(const LayerDesc &d)
 }
 
 void BatchNorm::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
+    if (vec_) {
+        mac::affine_requant(in[0], n, out.size, vscale_.data(), vbias_.data(), scale_.size(), to_out_, out_codes);
+        return;
+    }
+    forward_scalar(in[0], out_codes, n, fixed::Fast{});
+}
+
+void BatchNorm::audit(const int64_t *const *in, int64_t *out_codes, size_t n, fixed::SiteStats *stats) const {
+    forward_scalar(in[0], out_codes, n, fixed::Count{stats});
+}
+
+template <class Cast>
+void BatchNorm::forward_scalar(const int64_t *x0, int64_t *out_codes, size_t n, const Cast &cast) const {
     const size_t size = out.size, n_filt = scale_.size();
     const int fp = in_.spec.frac() + scale_spec_.frac(), fb = bias_spec_.frac();
     const int f = std::max(fp, fb);  // exact sum at the finer LSB
-    if (vec_) {
-        mac::affine_requant(in[0], n, size, vscale_.data(), vbias_.data(), n_filt, to_out_, out_codes);
-        return;
-    }
     for (size_t e = 0; e < n; ++e) {
-        const int64_t *x = in[0] + e * size;
+        const int64_t *x = x0 + e * size;
         int64_t *y = out_codes + e * size;
         for (size_t i = 0; i < size; ++i) {
             const size_t c = i % n_filt;
             const i128 p = value_of(x[i], in_.spec) * value_of(scale_[c], scale_spec_);
             const i128 s = (p << (f - fp)) + (value_of(bias_[c], bias_spec_) << (f - fb));
-            y[i] = fixed::quantize(s, f, out.spec);
+            y[i] = cast(0, s, f, out.spec);
         }
     }
 }

@@ -15,8 +15,12 @@ class BatchNorm : public Layer {
     explicit BatchNorm(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return out.size; }
+    std::vector<CastSite> sites() const override { return {{"result", "result_t", out.spec}}; }
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
 
    private:
+    template <class Cast>
+    void forward_scalar(const int64_t *x, int64_t *out, size_t n, const Cast &cast) const;
     TensorInfo in_;
     std::vector<int64_t> scale_, bias_;
     Spec scale_spec_, bias_spec_;

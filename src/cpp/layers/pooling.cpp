@@ -69,85 +69,99 @@ Pool::Pool(const LayerDesc &d)
     pad_code_ = in_.spec.is_signed ? int64_t(in_.spec.min_code()) : int64_t(uint64_t(1) << (in_.spec.width - 1));
 }
 
-int64_t Pool::add_acc(int64_t a, int64_t b) const {
-    return quantize(value_of(a, accum_) + value_of(b, accum_), accum_.frac(), accum_);
+template <class Cast>
+int64_t Pool::add_acc(int64_t a, int64_t b, const Cast &cast) const {
+    return cast(0, value_of(a, accum_) + value_of(b, accum_), accum_.frac(), accum_);
 }
 
 // ap_fixed / integer: the code divided as an integer, truncated toward zero, at accum_t's LSB.
-int64_t Pool::divide(int64_t acc_code, size_t count) const {
+template <class Cast>
+int64_t Pool::divide(int64_t acc_code, size_t count, const Cast &cast) const {
     const i128 q = value_of(acc_code, accum_) / i128(count);
-    return quantize(q, accum_.frac(), out.spec);
+    return cast(1, q, accum_.frac(), out.spec);
 }
 
 // nnet::reduce: left part of pow2(floorlog2(n - 1)) elements, the rest on the right.
-int64_t Pool::tree_sum(const int64_t *v, size_t n) const {
+template <class Cast>
+int64_t Pool::tree_sum(const int64_t *v, size_t n, const Cast &cast) const {
     if (n == 1) return v[0];
-    if (n == 2) return add_acc(v[0], v[1]);
+    if (n == 2) return add_acc(v[0], v[1], cast);
     size_t left = 1;
     while (left * 2 <= n - 1) left *= 2;
-    return add_acc(tree_sum(v, left), tree_sum(v + left, n - left));
+    return add_acc(tree_sum(v, left, cast), tree_sum(v + left, n - left, cast), cast);
 }
 
-int64_t Pool::parallel(const int64_t *xe, const int64_t *g, size_t c) const {
+template <class Cast>
+int64_t Pool::parallel(const int64_t *xe, const int64_t *g, size_t c, const Cast &cast) const {
     const Spec &ds = in_.spec;
     if (op_ == Op::Max) {
         i128 y = value_of(g[0] < 0 ? pad_code_ : xe[g[0] * n_chan_ + c], ds);
         for (size_t k = 1; k < win_; ++k) y = std::max(y, value_of(g[k] < 0 ? pad_code_ : xe[g[k] * n_chan_ + c], ds));
-        const int64_t acc = quantize(y, ds.frac(), accum_);
-        return quantize(value_of(acc, accum_), accum_.frac(), out.spec);
+        const int64_t acc = cast(0, y, ds.frac(), accum_);
+        return cast(1, value_of(acc, accum_), accum_.frac(), out.spec);
     }
     // y += x: the exact sum of accum_t and data_T, assigned to accum_t
     const int f = std::max(accum_.frac(), ds.frac());
     int64_t acc = 0;
     for (size_t k = 0; k < win_; ++k) {
-        if (g[k] < 0) continue;  // adds zero
-        const int64_t x = xe[g[k] * n_chan_ + c];
-        if (x == 0) continue;
+        const int64_t x = g[k] < 0 ? 0 : xe[g[k] * n_chan_ + c];  // padding adds zero
+        if (!Cast::counting && x == 0) continue;
         const i128 s = (value_of(acc, accum_) << (f - accum_.frac())) + (value_of(x, ds) << (f - ds.frac()));
-        acc = quantize(s, f, accum_);
+        acc = cast(0, s, f, accum_);
     }
     return acc;  // divided by the caller
 }
 
-int64_t Pool::stream(const int64_t *xe, const int64_t *g, size_t c, int64_t *w) const {
-    for (size_t k = 0; k < win_; ++k) w[k] = quantize(value_of(xe[g[k] * n_chan_ + c], in_.spec), in_.spec.frac(), accum_);
+template <class Cast>
+int64_t Pool::stream(const int64_t *xe, const int64_t *g, size_t c, int64_t *w, const Cast &cast) const {
+    for (size_t k = 0; k < win_; ++k) w[k] = cast(0, value_of(xe[g[k] * n_chan_ + c], in_.spec), in_.spec.frac(), accum_);
     if (op_ == Op::Max) {
         i128 y = value_of(w[0], accum_);
         for (size_t k = 1; k < win_; ++k) y = std::max(y, value_of(w[k], accum_));
-        return quantize(y, accum_.frac(), out.spec);
+        return cast(1, y, accum_.frac(), out.spec);
     }
-    return tree_sum(w, win_);
+    return tree_sum(w, win_, cast);
 }
 
-int64_t Pool::global_stream(const int64_t *xe, size_t c) const {
+template <class Cast>
+int64_t Pool::global_stream(const int64_t *xe, size_t c, const Cast &cast) const {
     const int fd = in_.spec.frac();
     if (op_ == Op::Max) {
         i128 y = accum_.min_code();  // hls::numeric_limits<accum_t>::min()
         for (size_t p = 0; p < in_pix_; ++p)
-            y = std::max(y, value_of(quantize(value_of(xe[p * n_chan_ + c], in_.spec), fd, accum_), accum_));
-        return quantize(y, accum_.frac(), out.spec);
+            y = std::max(y, value_of(cast(0, value_of(xe[p * n_chan_ + c], in_.spec), fd, accum_), accum_));
+        return cast(1, y, accum_.frac(), out.spec);
     }
     int64_t acc = 0;
-    for (size_t p = 0; p < in_pix_; ++p) acc = add_acc(acc, quantize(value_of(xe[p * n_chan_ + c], in_.spec), fd, accum_));
+    for (size_t p = 0; p < in_pix_; ++p) acc = add_acc(acc, cast(0, value_of(xe[p * n_chan_ + c], in_.spec), fd, accum_), cast);
     return acc;
 }
 
 void Pool::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
+    forward_scalar(in[0], out_codes, n, fixed::Fast{});
+}
+
+void Pool::audit(const int64_t *const *in, int64_t *out_codes, size_t n, fixed::SiteStats *stats) const {
+    forward_scalar(in[0], out_codes, n, fixed::Count{stats});
+}
+
+template <class Cast>
+void Pool::forward_scalar(const int64_t *x, int64_t *out_codes, size_t n, const Cast &cast) const {
     const bool avg = op_ == Op::Average;
     std::vector<int64_t> scratch(win_);  // the window cast to accum_t (stream)
     for (size_t e = 0; e < n; ++e) {
-        const int64_t *xe = in[0] + e * in_.size;
+        const int64_t *xe = x + e * in_.size;
         int64_t *ye = out_codes + e * out.size;
         for (size_t p = 0; p < n_pix_; ++p) {
             const int64_t *g = &gather_[p * win_];
             for (size_t c = 0; c < n_chan_; ++c) {
                 int64_t r;
                 switch (impl_) {
-                    case Impl::Parallel: r = parallel(xe, g, c); break;
-                    case Impl::Stream: r = stream(xe, g, c, scratch.data()); break;
-                    default: r = global_stream(xe, c); break;
+                    case Impl::Parallel: r = parallel(xe, g, c, cast); break;
+                    case Impl::Stream: r = stream(xe, g, c, scratch.data(), cast); break;
+                    default: r = global_stream(xe, c, cast); break;
                 }
-                ye[p * n_chan_ + c] = avg ? divide(r, count_[p]) : r;
+                ye[p * n_chan_ + c] = avg ? divide(r, count_[p], cast) : r;
             }
         }
     }

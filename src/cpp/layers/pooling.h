@@ -27,14 +27,27 @@ class Pool : public Layer {
     explicit Pool(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
     size_t ops() const override { return n_pix_ * win_ * n_chan_; }
+    std::vector<CastSite> sites() const override {
+        return {{"accum", "accum_t", accum_}, {"result", "result_t", out.spec}};
+    }
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
 
    private:
-    int64_t parallel(const int64_t *xe, const int64_t *g, size_t c) const;
-    int64_t stream(const int64_t *xe, const int64_t *g, size_t c, int64_t *scratch) const;
-    int64_t global_stream(const int64_t *xe, size_t c) const;
-    int64_t tree_sum(const int64_t *v, size_t n) const;
-    int64_t add_acc(int64_t a, int64_t b) const;
-    int64_t divide(int64_t acc_code, size_t count) const;
+    // Cast sites: 0 every assignment to accum_t, 1 the result.
+    template <class Cast>
+    void forward_scalar(const int64_t *x, int64_t *out, size_t n, const Cast &cast) const;
+    template <class Cast>
+    int64_t parallel(const int64_t *xe, const int64_t *g, size_t c, const Cast &cast) const;
+    template <class Cast>
+    int64_t stream(const int64_t *xe, const int64_t *g, size_t c, int64_t *scratch, const Cast &cast) const;
+    template <class Cast>
+    int64_t global_stream(const int64_t *xe, size_t c, const Cast &cast) const;
+    template <class Cast>
+    int64_t tree_sum(const int64_t *v, size_t n, const Cast &cast) const;
+    template <class Cast>
+    int64_t add_acc(int64_t a, int64_t b, const Cast &cast) const;
+    template <class Cast>
+    int64_t divide(int64_t acc_code, size_t count, const Cast &cast) const;
 
     TensorInfo in_;
     Op op_;

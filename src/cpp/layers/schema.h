@@ -45,10 +45,14 @@ struct Schema {
 inline AttrDecl required(std::string name, AttrType type) { return AttrDecl{std::move(name), type, true, std::nullopt}; }
 inline AttrDecl optional(std::string name, AttrType type) { return AttrDecl{std::move(name), type, false, std::nullopt}; }
 inline AttrDecl int_default(std::string name, int64_t fallback) {
-    return AttrDecl{std::move(name), AttrType::Int, false, AttrValue{fallback}};
+    // built in place: moving a variant<int64_t, string> into the optional trips GCC 12's
+    // -Wmaybe-uninitialized under the sanitizers (a false positive on the inactive string)
+    return AttrDecl{std::move(name), AttrType::Int, false,
+                    std::optional<AttrValue>(std::in_place, std::in_place_index<0>, fallback)};
 }
 inline AttrDecl str_default(std::string name, const char *fallback) {
-    return AttrDecl{std::move(name), AttrType::Str, false, AttrValue{std::string(fallback)}};
+    return AttrDecl{std::move(name), AttrType::Str, false,
+                    std::optional<AttrValue>(std::in_place, std::in_place_index<1>, fallback)};
 }
 
 const char *type_name(AttrType t);

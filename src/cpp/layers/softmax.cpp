@@ -1,5 +1,6 @@
 #include "softmax.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -120,17 +121,68 @@ Softmax::Softmax(const LayerDesc &d)
     }
 }
 
-// reduce<accum_t, N, Op_add<accum_t>>: balanced tree, every partial sum assigned to accum_t.
-int64_t Softmax::reduce_sum(const int64_t *v, size_t n) const {
-    if (n == 1) return v[0];
-    const int fa = accum_t_.frac();
-    if (n == 2) return quantize(value_of(v[0], accum_t_) + value_of(v[1], accum_t_), fa, accum_t_);
-    const size_t left = size_t(1) << floorlog2(int(n - 1));
-    const int64_t a = reduce_sum(v, left), b = reduce_sum(v + left, n - left);
-    return quantize(value_of(a, accum_t_) + value_of(b, accum_t_), fa, accum_t_);
+namespace {
+enum { kExpIndex, kExpValue, kSum, kInvInput, kInvIndex, kResult, kNorm };  // latency/stable sites
+enum { kLegacyExpIndex, kLegacySum, kLegacyInvIndex, kLegacyResult };       // legacy sites
+
+// The top-n-bits table address of a code, as a table index (site statistics: the bits below are dropped).
+template <class Cast>
+size_t top_index(int64_t code, const Spec &s, int n, int site, const Cast &cast) {
+    const size_t index = top_bits(code, s, n);
+    if (Cast::counting) {
+        const uint64_t bits = s.width < 64 ? uint64_t(code) & ((uint64_t(1) << s.width) - 1) : uint64_t(code);
+        cast.index(site, i128(bits), s.width - n, int64_t(index), int64_t(1) << n);
+    }
+    return index;
 }
 
-void Softmax::slice(const int64_t *x, int64_t *y, size_t stride, std::vector<int64_t> &tmp) const {
+// The sigmoid-style index of the legacy tables: int(v * 2^-f * size / div) (+ offset), clamped to 0..size-1.
+template <class Cast>
+int32_t legacy_index(i128 v, int f, size_t size, long long div, uint32_t offset, int site, const Cast &cast) {
+    const int32_t data_round = mul_div_to_int(v, f, (long long)size, div);
+    int32_t index = int32_t(uint32_t(data_round) + offset);
+    if (Cast::counting) {
+        const int F = f + (div == 16 ? 4 : 6), G = std::max(F, 0);
+        cast.index(site, ((v * i128(size)) << (G - F)) + (i128(offset) << G), G, index, int64_t(size));
+    }
+    if (index < 0) index = 0;
+    if (uint32_t(index) > uint32_t(size - 1)) index = int32_t(size - 1);
+    return index;
+}
+}  // namespace
+
+std::vector<CastSite> Softmax::sites() const {
+    switch (impl_) {
+        case Impl::Argmax: return {{"result", "result_t", out.spec}};
+        case Impl::Legacy:
+            return {{"exp_index", "table_size", exp_t_, int64_t(exp_size_)}, {"exp_sum", "table_t", exp_t_},
+                    {"inv_index", "table_size", exp_t_, int64_t(inv_size_)}, {"result", "result_t", out.spec}};
+        default: {
+            std::vector<CastSite> s{{"exp_index", "table_size", exp_t_, int64_t(exp_size_)},
+                                    {"exp_value", "accum_t", accum_t_},
+                                    {"accum", "accum_t", accum_t_},
+                                    {"inv_input", "inv_inp_t", inv_inp_t_},
+                                    {"inv_index", "table_size", inv_inp_t_, int64_t(inv_size_)},
+                                    {"result", "result_t", out.spec}};
+            if (impl_ == Impl::Stable) s.push_back({"norm", "inp_norm_t", norm_t_});
+            return s;
+        }
+    }
+}
+
+// reduce<accum_t, N, Op_add<accum_t>>: balanced tree, every partial sum assigned to accum_t.
+template <class Cast>
+int64_t Softmax::reduce_sum(const int64_t *v, size_t n, const Cast &cast) const {
+    if (n == 1) return v[0];
+    const int fa = accum_t_.frac();
+    if (n == 2) return cast(kSum, value_of(v[0], accum_t_) + value_of(v[1], accum_t_), fa, accum_t_);
+    const size_t left = size_t(1) << floorlog2(int(n - 1));
+    const int64_t a = reduce_sum(v, left, cast), b = reduce_sum(v + left, n - left, cast);
+    return cast(kSum, value_of(a, accum_t_) + value_of(b, accum_t_), fa, accum_t_);
+}
+
+template <class Cast>
+void Softmax::slice(const int64_t *x, int64_t *y, size_t stride, std::vector<int64_t> &tmp, const Cast &cast) const {
     const size_t n = n_slice_;
     const Spec &ds = in_.spec;
     if (impl_ == Impl::Argmax) {
@@ -151,49 +203,56 @@ void Softmax::slice(const int64_t *x, int64_t *y, size_t stride, std::vector<int
             const i128 xi = value_of(x[i * stride], ds);
             for (size_t j = 0; j < n; ++j) {
                 int64_t diff = one_res_;
-                if (i != j) {
-                    const int32_t data_round =
-                        mul_div_to_int(value_of(x[j * stride], ds) - xi, f, (long long)exp_size_, 16);
-                    int32_t index = int32_t(uint32_t(data_round) + offset);
-                    if (index < 0) index = 0;
-                    if (uint32_t(index) > uint32_t(exp_size_ - 1)) index = int32_t(exp_size_ - 1);
-                    diff = exp_table_[size_t(index)];
-                }
-                acc = quantize(value_of(acc, exp_t_) + value_of(diff, exp_t_), ft, exp_t_);
+                if (i != j)
+                    diff = exp_table_[size_t(legacy_index(value_of(x[j * stride], ds) - xi, f, exp_size_, 16, offset,
+                                                          kLegacyExpIndex, cast))];
+                acc = cast(kLegacySum, value_of(acc, exp_t_) + value_of(diff, exp_t_), ft, exp_t_);
             }
-            int32_t index = mul_div_to_int(value_of(acc, exp_t_), ft, (long long)inv_size_, 64);
-            if (index < 0) index = 0;
-            if (uint32_t(index) > uint32_t(inv_size_ - 1)) index = int32_t(inv_size_ - 1);
-            y[i * stride] = quantize(value_of(inv_table_[size_t(index)], inv_t_), inv_t_.frac(), out.spec);
+            const int32_t index = legacy_index(value_of(acc, exp_t_), ft, inv_size_, 64, 0, kLegacyInvIndex, cast);
+            y[i * stride] = cast(kLegacyResult, value_of(inv_table_[size_t(index)], inv_t_), inv_t_.frac(), out.spec);
         }
         return;
     }
+    // exp_res[i] = (accum_t)exp_table[address]: exp_acc_ holds the casts (counted when auditing).
+    auto exp_value = [&](size_t address) {
+        return Cast::counting ? cast(kExpValue, value_of(exp_table_[address], exp_t_), exp_t_.frac(), accum_t_)
+                              : exp_acc_[address];
+    };
     if (impl_ == Impl::Latency) {
-        for (size_t i = 0; i < n; ++i) tmp[i] = exp_acc_[top_bits(x[i * stride], ds, exp_bits_)];
+        for (size_t i = 0; i < n; ++i) tmp[i] = exp_value(top_index(x[i * stride], ds, exp_bits_, kExpIndex, cast));
     } else {
         i128 x_max = value_of(x[0], ds);
         for (size_t i = 1; i < n; ++i) x_max = std::max(x_max, value_of(x[i * stride], ds));
         for (size_t i = 0; i < n; ++i) {
-            const int64_t d = quantize(x_max - value_of(x[i * stride], ds), ds.frac(), norm_t_);
-            tmp[i] = exp_acc_[top_bits(d, norm_t_, exp_bits_)];
+            const int64_t d = cast(kNorm, x_max - value_of(x[i * stride], ds), ds.frac(), norm_t_);
+            tmp[i] = exp_value(top_index(d, norm_t_, exp_bits_, kExpIndex, cast));
         }
     }
-    const int64_t sum = quantize(value_of(reduce_sum(tmp.data(), n), accum_t_), accum_t_.frac(), inv_inp_t_);
-    const i128 inv = value_of(inv_table_[top_bits(sum, inv_inp_t_, inv_bits_)], inv_t_);
+    const int64_t sum = cast(kInvInput, value_of(reduce_sum(tmp.data(), n, cast), accum_t_), accum_t_.frac(), inv_inp_t_);
+    const i128 inv = value_of(inv_table_[top_index(sum, inv_inp_t_, inv_bits_, kInvIndex, cast)], inv_t_);
     const int fp = accum_t_.frac() + inv_t_.frac();
-    for (size_t i = 0; i < n; ++i) y[i * stride] = quantize(value_of(tmp[i], accum_t_) * inv, fp, out.spec);
+    for (size_t i = 0; i < n; ++i) y[i * stride] = cast(kResult, value_of(tmp[i], accum_t_) * inv, fp, out.spec);
 }
 
 void Softmax::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
+    forward_scalar(in[0], out_codes, n, fixed::Fast{});
+}
+
+void Softmax::audit(const int64_t *const *in, int64_t *out_codes, size_t n, fixed::SiteStats *stats) const {
+    forward_scalar(in[0], out_codes, n, fixed::Count{stats});
+}
+
+template <class Cast>
+void Softmax::forward_scalar(const int64_t *x0, int64_t *out_codes, size_t n, const Cast &cast) const {
     std::vector<int64_t> tmp(n_slice_);
     const size_t size = out.size;
     for (size_t e = 0; e < n; ++e) {
-        const int64_t *x = in[0] + e * size;
+        const int64_t *x = x0 + e * size;
         int64_t *y = out_codes + e * size;
         for (size_t o = 0; o < n_outer_; ++o)
             for (size_t k = 0; k < n_inner_; ++k) {
                 const size_t base = o * n_slice_ * n_inner_ + k;
-                slice(x + base, y + base, n_inner_, tmp);
+                slice(x + base, y + base, n_inner_, tmp, cast);
             }
     }
 }

@@ -21,10 +21,18 @@ class Softmax : public Layer {
     // Attributes (which types each implementation reads): softmax_schema().
     explicit Softmax(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    // latency/stable: exp_index, exp_value, accum, inv_input, inv_index, result (stable: norm);
+    // legacy: exp_index, exp_sum, inv_index, result; argmax: result (constants, no casts).
+    std::vector<CastSite> sites() const override;
+    void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
 
    private:
-    void slice(const int64_t *x, int64_t *y, size_t stride, std::vector<int64_t> &tmp) const;
-    int64_t reduce_sum(const int64_t *v, size_t n) const;
+    template <class Cast>
+    void forward_scalar(const int64_t *x, int64_t *out, size_t n, const Cast &cast) const;
+    template <class Cast>
+    void slice(const int64_t *x, int64_t *y, size_t stride, std::vector<int64_t> &tmp, const Cast &cast) const;
+    template <class Cast>
+    int64_t reduce_sum(const int64_t *v, size_t n, const Cast &cast) const;
 
     TensorInfo in_;
     Impl impl_;

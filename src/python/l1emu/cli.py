@@ -270,15 +270,21 @@ def generate(process, n_events, output, seed, chunk_size, fmt, constituents, ima
 
 
 @main.command()
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def info(path):
-    """Describe a model file (.l1emu), an event file (.h5/.parquet/.root) or a menu (.yaml)."""
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--top", default=None, help="Top function of a project directory holding more than one.")
+def info(path, top):
+    """Describe a model file (.l1emu), a generated hls4ml project directory, an event file
+    (.h5/.parquet/.root) or a menu (.yaml)."""
     import json
 
     from .errors import L1emuError
 
     try:
-        if path.endswith((".yaml", ".yml")):
+        if os.path.isdir(path):
+            from .importers.hls4ml_project import from_project
+
+            from_project(path, top=top).summary(print_fn=click.echo)
+        elif path.endswith((".yaml", ".yml")):
             from .menu import Menu
 
             m = Menu.load(path)
@@ -305,18 +311,20 @@ def info(path):
 
 
 @main.command()
-@click.argument("target", type=click.Path(exists=True, dir_okay=False))
+@click.argument("target", type=click.Path(exists=True))
 @click.option("--events", "event_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Event file whose crossings feed the models (through the menu's input builders).")
 @click.option("--random", "n_random", type=int, default=None, help="Compare on N random inputs instead (model files).")
 @click.option("-n", "n_events", type=int, default=5000, show_default=True, help="Events of --events compared.")
-@click.option("--reference", "ref_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Reference of a model file: a .conifer.json, or a .h5 with its .hls4ml.yaml beside it "
-                   "[default: the files beside the model].")
+@click.option("--reference", "ref_path", type=click.Path(exists=True), default=None,
+              help="Reference of a model file: a generated hls4ml project directory, a .conifer.json, or a .h5 "
+                   "with its .hls4ml.yaml beside it [default: the files beside the model].")
+@click.option("--top", default=None, help="Top function of a project directory holding more than one.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write the reports as JSON.")
-def validate(target, event_file, n_random, n_events, ref_path, output):
-    """Bit-exactness of a model file (.l1emu) or of every model of a menu (.yaml) against its firmware
-    reference (hls4ml C simulation or conifer's cpp backend, compiled once and cached). Exit status 1 on
+def validate(target, event_file, n_random, n_events, ref_path, top, output):
+    """Bit-exactness of a model file (.l1emu), of a project directory read by from_project, or of every
+    model of a menu (.yaml) against its firmware reference (hls4ml C simulation of a project directory or
+    of the files beside the model, or conifer's cpp backend; compiled once and cached). Exit status 1 on
     any mismatching output code."""
     import json
 
@@ -347,9 +355,15 @@ def validate(target, event_file, n_random, n_events, ref_path, output):
                 x = inputs.build(alg.inputs, chunk, alg.scale) if chunk is not None else None
                 jobs.append((name, alg.emulator, alg.model, x))
         else:
-            from .emulator import load
+            if os.path.isdir(target):
+                from .importers.hls4ml_project import from_project
 
-            emu = load(target)
+                emu = from_project(target, top=top)
+                ref_path = target if ref_path is None else ref_path
+            else:
+                from .emulator import load
+
+                emu = load(target)
             if event_file is not None:
                 raise CliError("--events needs a menu (its input builders say how crossings feed the model); "
                                "for a model file use --random N")
@@ -358,8 +372,14 @@ def validate(target, event_file, n_random, n_events, ref_path, output):
         for name, emu, model, x in jobs:
             if x is None:
                 x = _random_inputs(emu, n_random or n_events, np.random.default_rng(1))
-            ref, kind = (references.build(*_reference_files(ref_path)) if ref_path is not None
-                         else references.for_model(model))
+            if ref_path is not None and os.path.isdir(ref_path):
+                from .reference.project import compile_project
+
+                ref, kind = compile_project(ref_path, top=top), f"hls4ml project {ref_path} csim"
+            elif ref_path is not None:
+                ref, kind = references.build(*_reference_files(ref_path))
+            else:
+                ref, kind = references.for_model(model)
             rep = run_validate(emu, ref, x)
             results[name] = rep.to_dict() | {"reference": kind}
             bad += rep.n_mismatched_events
@@ -370,6 +390,95 @@ def validate(target, event_file, n_random, n_events, ref_path, output):
     except L1emuError as exc:
         raise CliError(str(exc)) from None
     if bad:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.argument("events", type=click.Path(exists=True, dir_okay=False))
+@click.option("--algorithm", "-a", default=None,
+              help="MODEL is a menu: audit this algorithm (default: its only one).")
+@click.option("-n", "n_events", type=int, default=None, help="Audit the first N events [default: all].")
+@click.option("--float-model", "float_model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The float Keras/QKeras model (.h5) converted: per-layer divergence in LSBs (needs TensorFlow); "
+                   "a menu algorithm's float_model by default.")
+@click.option("--json", "-o", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the report as JSON (atomically).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the used-vs-representable bit ranges as a PNG (needs matplotlib).")
+@click.option("--threads", type=int, default=0, show_default=True, help="Emulator threads (0 = all cores).")
+@click.option("--fail-on-overflow", is_flag=True, help="Exit status 1 if any cast saturated or wrapped.")
+def audit(model, events, algorithm, n_events, float_model, json_path, plot_path, threads, fail_on_overflow):
+    """Precision audit of a model on events: per layer and cast site, rounding changes, saturations, wraps,
+    values outside the type, ranges and bits used, the narrowest exact types. MODEL: a .l1emu file (EVENTS:
+    a .npy array of model inputs, n_events x input shape) or a menu .yaml (EVENTS: an event file, fed
+    through the algorithm's input builder)."""
+    import numpy as np
+    from rich.console import Console
+
+    from .errors import L1emuError
+
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    try:
+        if n_events is not None and n_events < 1:
+            raise CliError(f"-n {n_events}: expected a positive number of events")
+        if threads < 0:
+            raise CliError(f"--threads {threads}: expected 0 (all cores) or a positive number")
+        keras_path = float_model
+        if model.endswith((".yaml", ".yml")):
+            from . import events as ev
+            from .menu import Menu, inputs
+
+            m = Menu.load(model)
+            if algorithm is None and len(m.algorithms) != 1:
+                raise CliError(f"{model}: the menu has algorithms {', '.join(m.algorithms)}; choose one with --algorithm")
+            name = algorithm or next(iter(m.algorithms))
+            if name not in m.algorithms:
+                raise CliError(f"--algorithm {name!r}: not in {model} (it has {', '.join(m.algorithms)})")
+            alg = m.algorithms[name]
+            emu, keras_path = alg.emulator, keras_path or alg.float_model
+            chunk = next(ev.iter_chunks(events, n_events or 100_000))
+            x = inputs.build(alg.inputs, chunk, alg.scale)
+        else:
+            if algorithm is not None:
+                raise CliError("--algorithm applies to a menu; MODEL is a model file")
+            from .emulator import load
+
+            emu = load(model)
+            if not events.endswith(".npy"):
+                raise CliError(f"{events}: a model file is audited on a .npy array of its inputs "
+                               "(event files need a menu: its input builders say how crossings feed the model)")
+            try:
+                x = np.load(events, mmap_mode="r", allow_pickle=False)
+            except (ValueError, OSError) as exc:
+                raise CliError(f"{events}: not a readable .npy array ({str(exc).splitlines()[0]})") from None
+            if n_events is not None:
+                x = x[:n_events]
+        emu.threads = threads
+        keras = None
+        if keras_path is not None:
+            from .keras_layers import load_model
+
+            try:
+                keras = load_model(keras_path)
+            except (OSError, ValueError, ImportError) as exc:
+                raise CliError(f"--float-model {keras_path}: cannot load it ({str(exc).splitlines()[0]})") from None
+        rep = emu.audit(np.asarray(x), float_model=keras)
+        console.print(rep.table())
+        if rep.divergence is not None:
+            console.print(rep.divergence_table())
+        if rep.uninstrumented:
+            console.print(f"layers without cast sites (not audited): {', '.join(rep.uninstrumented)}")
+        if json_path is not None:
+            rep.to_json(json_path)
+        if plot_path is not None:
+            rep.plot(plot_path)
+    except L1emuError as exc:
+        raise CliError(str(exc)) from None
+    n_over = rep.total_overflows
+    console.print(f"{rep.n_events:,} events audited; {n_over:,} saturated or wrapped casts"
+                  + (f"; wrote {json_path}" if json_path else "") + (f"; plot {plot_path}" if plot_path else ""))
+    if fail_on_overflow and n_over:
         raise SystemExit(1)
 
 
@@ -393,3 +502,46 @@ def _random_inputs(emu, n, rng):
     k = max(1, n // 20)
     x[:k] = rng.choice([lo, hi, 0.0, lsb, -lsb if spec.is_signed else lsb], (k,) + shape[1:])
     return x
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="Fewer events per workload (about a minute once references are built).")
+@click.option("--only", "only", default=None, metavar="NAMES",
+              help="Comma-separated workloads to run [default: all]: mlp, vae, deepsets, conv, narrow_conv, bdt, "
+                   "bdt_xgb, menu.")
+@click.option("--events", type=int, default=None, help="Events per workload (and at most this many for the slow "
+                                                       "anchors), instead of the built-in sizes.")
+@click.option("--threads", type=int, default=0, show_default=True, help="Emulator threads (0 = all cores).")
+@click.option("--models", "model_dir", default="models", show_default=True, type=click.Path(file_okay=False),
+              help="Folder of the bundled models and menu.yaml.")
+@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False), help="Write the results as JSON.")
+def bench(quick, only, events, threads, model_dir, json_path):
+    """Throughput of every workload against its anchors (hls4ml csim, the natively compiled firmware loop,
+    QKeras/TF, TF XLA-jit; conifer, scikit-learn, xgboost for BDTs) in one run, as ratios, with l1emu's
+    latency at batch 1 and batched. Anchors computing firmware arithmetic are checked bit-exact first; an
+    anchor whose package is missing is reported and the rest run. Exit status 1 if any is not bit-exact."""
+    from rich.console import Console
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter would bury the table
+    from . import bench as bench_mod
+    from .atomic import check_target
+    from .errors import L1emuError
+
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    names = [n.strip() for n in only.split(",") if n.strip()] if only is not None else None
+    try:
+        if names is not None and not names:
+            raise CliError("--only: give at least one workload name")
+        if json_path is not None:
+            check_target(json_path, True, "bench report", CliError)
+        with console.status("benchmarking") as status:
+            report = bench_mod.run(names, quick=quick, events=events, threads=threads, model_dir=model_dir,
+                                   echo=lambda s: status.update(f"benchmarking {s}"))
+        console.print(bench_mod.table(report))
+        if json_path is not None:
+            bench_mod.write_json(report, json_path)
+            console.print(f"wrote {json_path}")
+    except L1emuError as exc:
+        raise CliError(str(exc)) from None
+    if any(a["bit_exact"] is False for w in report["workloads"].values() for a in w["anchors"].values()):
+        raise SystemExit(1)

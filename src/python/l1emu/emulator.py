@@ -125,6 +125,16 @@ class Emulator:
                 out[t][start:start + len(codes[t])] = shaped(t, codes[t])
         return {self._names[t]: out[t] for t in ids}
 
+    def audit(self, X, float_model=None, check_finite=True):
+        """Precision audit on inputs ``X``: per layer and cast site (input cast, products, accumulator, result,
+        table index and value, BDT sums) the counts of rounding changes, saturations, wraps and values outside
+        the type, the ranges and bits used, and the narrowest exact types; with ``float_model`` (the Keras/QKeras
+        model converted), per layer the divergence from its float outputs in LSBs and the cast that causes it.
+        Returns an ``AuditReport`` (``.table()``, ``.to_dict()``, ``.to_json(path)``, ``.plot(path)``)."""
+        from .validate.audit import run
+
+        return run(self, X, float_model=float_model, check_finite=check_finite)
+
     # -- description ------------------------------------------------------------------------------
     @property
     def input_precision(self):

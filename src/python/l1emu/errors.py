@@ -15,3 +15,7 @@ class ModelFileError(L1emuError):
 
 class EventFileError(L1emuError):
     """An event file that is truncated, foreign, incompatible, or would be overwritten."""
+
+
+class ProjectError(L1emuError):
+    """A generated hls4ml project directory l1emu cannot read or emulate (names the file and line)."""

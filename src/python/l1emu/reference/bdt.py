@@ -68,6 +68,19 @@ def convert_sklearn(clf, name, precision="ap_fixed<18,8>", split=None, cache=Non
         return compile(model, cache=cache)
 
 
+def convert_xgboost(booster, name, precision="ap_fixed<18,8>", cache=None, **precisions):
+    """Convert an xgboost model (Booster, XGBClassifier or XGBRegressor) with conifer's cpp backend and build
+    it (cached); ``precisions`` as for ``convert_sklearn``. The trees' scores are xgboost's margins."""
+    import conifer
+
+    cfg = {"Backend": "cpp", "ProjectName": "bdt", "OutputDir": os.path.join(build_cache.root(cache), "conifer",
+                                                                              "projects", name),
+           "Precision": precision, **precisions}
+    with build_cache.locked(cfg["OutputDir"]):
+        model = conifer.converters.convert_from_xgboost(booster, cfg)
+        return compile(model, cache=cache)
+
+
 def compile(model, cache=None):  # noqa: A001 - mirrors conifer's model.compile()
     """``model.compile()`` for a conifer cpp-backend model, reusing a library built earlier from the same
     bridge source, conifer header and ap_types headers. Returns the model, ready for decision_function."""
@@ -109,6 +122,17 @@ def train_jet_bdt(n_estimators=20, max_depth=3, n_train=5000, seed=0):
 
     X, y = synthetic_jets(n_train, np.random.default_rng(seed))
     return GradientBoostingClassifier(n_estimators=n_estimators, max_depth=max_depth, random_state=seed).fit(X, y)
+
+
+def train_jet_bdt_xgboost(n_estimators=20, max_depth=3, n_train=5000, seed=0):
+    """An xgboost XGBClassifier on the same synthetic jets as ``train_jet_bdt``."""
+    import xgboost
+
+    from ..events.jets import synthetic_jets
+
+    X, y = synthetic_jets(n_train, np.random.default_rng(seed))
+    return xgboost.XGBClassifier(n_estimators=n_estimators, max_depth=max_depth, random_state=seed,
+                                 n_jobs=1).fit(X, y)
 
 
 def jet_bdt(n_estimators=20, max_depth=3, precision="ap_fixed<16,6>", clf=None, name=None, cache=None):

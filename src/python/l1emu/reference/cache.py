@@ -4,8 +4,11 @@ that parallel processes (test workers, several users of one $L1EMU_CACHE) share 
     <cache>/projects/<name>/               hls4ml projects, written by one process at a time (<name>.lock)
     <cache>/libs/<name>-<key>.so           their compiled C simulation libraries
     <cache>/outputs/<key>.npz              C simulation outputs, keyed by library and input bytes
+    <cache>/project-builds/<key>/          copies of project directories compiled by reference.project
+    <cache>/native/<name>-<key>            native firmware loops (reference.native, l1emu bench)
     <cache>/conifer/projects/<name>/       conifer cpp-backend projects
     <cache>/conifer/libs/<key>-<stamp>.so  their compiled bridges
+    <cache>/conifer/vhdl/<key>/            conifer VHDL projects compiled with GHDL (reference.bdt_rtl)
     <cache>/demo/                          the event samples of `l1emu demo`
 
 <cache> is $L1EMU_CACHE, else .l1emu-cache/ in the working directory. Every entry is named by a hash of

@@ -124,6 +124,34 @@ def deepsets_tagger(seed=4, bits=8, n_particles=16, pooling="mean"):
     return Model(x, h, name="deepsets_tagger")
 
 
+def conv_encoder_narrow(seed=7):
+    """A small convolutional encoder on 40x40 images (the shape of the VAE conv encoder), built for a narrow
+    accumulator (see its users' configs): Conv2D(8,3,same)-ReLU-MaxPool2-Conv2D(16,3,same)-ReLU-MaxPool2-
+    Flatten-Dense(16)."""
+    import tensorflow as tf
+    from tensorflow.keras import layers as L
+
+    tf.keras.utils.set_random_seed(seed)
+    x = L.Input((40, 40, 1), name="image")
+    h = L.ReLU(name="relu1")(L.Conv2D(8, 3, padding="same", name="conv1")(x))
+    h = L.MaxPooling2D(2, name="pool1")(h)
+    h = L.ReLU(name="relu2")(L.Conv2D(16, 3, padding="same", name="conv2")(h))
+    h = L.MaxPooling2D(2, name="pool2")(h)
+    h = L.Dense(16, name="latent")(L.Flatten(name="flatten")(h))
+    return tf.keras.Model(x, h, name="conv_encoder")
+
+
+def conv_encoder_narrow_config(model, backend="Vitis"):
+    """hls4ml configuration of `conv_encoder_narrow`: results fixed<16,6>, accumulators fixed<24,10> (narrower
+    than the exact sum: the wrap-around happens in the accumulator, so its order is hls4ml's)."""
+    import hls4ml
+
+    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
+    for layer in ("conv1", "conv2", "latent"):
+        cfg["LayerName"][layer]["Precision"] = {"result": "fixed<16,6>", "accum": "fixed<24,10>"}
+    return cfg
+
+
 # (filters, stride) of the thesis's convolutional encoder: 40 -> 20 -> 10 -> 5, then 5x5x2 = 50 features.
 _CONV_ENCODER = [(16, 2), (16, 1), (16, 1), (20, 2), (20, 1), (20, 1), (20, 1), (20, 1), (4, 2), (4, 1), (2, 1)]
 

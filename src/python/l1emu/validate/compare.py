@@ -12,6 +12,7 @@ from ..fixed import quantize, to_double
 
 HLS4ML = "hls4ml"
 CONIFER = "conifer"
+PROJECT = "hls4ml project"
 
 
 @dataclasses.dataclass
@@ -96,15 +97,25 @@ def _is_instance_of(obj, module_prefix, class_names):
 
 
 def _kind(reference):
+    from ..reference.project import ProjectReference
+
+    if isinstance(reference, ProjectReference):
+        return PROJECT
+    if isinstance(reference, (str, bytes)) or hasattr(reference, "__fspath__"):
+        import os
+
+        if os.path.isdir(reference):
+            return PROJECT
     if _is_instance_of(reference, "hls4ml", ("ModelGraph", "MultiModelGraph")):
         return HLS4ML
     if _is_instance_of(reference, "conifer", ("ModelBase",)):
         return CONIFER
     what = f"{type(reference).__module__}.{type(reference).__qualname__}"
-    hint = " (a project directory: load it with l1emu.from_project and compare with its compiled ModelGraph)" \
-        if isinstance(reference, (str, bytes)) or hasattr(reference, "__fspath__") else ""
-    raise L1emuError(f"validate: reference is a {what}{hint}; expected an hls4ml ModelGraph (compiled C "
-                     "simulation) or a conifer model converted with Backend='cpp'")
+    if isinstance(reference, (str, bytes)) or hasattr(reference, "__fspath__"):
+        raise L1emuError(f"validate: reference {reference!r} is not a directory (an hls4ml project directory "
+                         "was expected)")
+    raise L1emuError(f"validate: reference is a {what}; expected an hls4ml ModelGraph (compiled C simulation), "
+                     "an hls4ml project directory or a conifer model converted with Backend='cpp'")
 
 
 def _prepare_hls4ml(model):
@@ -129,6 +140,8 @@ def _as_outputs(values, n):
 
 
 def _reference_outputs(kind, reference, X):
+    if kind == PROJECT:
+        return _as_outputs(reference.predict(X), len(X))
     if kind == HLS4ML:
         lib = getattr(reference, "_l1emu_lib", None)
         if lib is not None:  # built by l1emu.reference.convert: its outputs are cached by content
@@ -173,7 +186,8 @@ def _diff(a, b, spec):
 def validate(emu, reference, X, *, chunk_size=65536, max_listed=20, trace=True) -> ValidationReport:
     """Compare the raw codes of every output of every event of ``emu`` with ``reference``'s.
 
-    reference: an hls4ml ModelGraph (compiled first if it has not been; ``predict`` is the reference) or a
+    reference: an hls4ml ModelGraph (compiled first if it has not been; ``predict`` is the reference), an
+    hls4ml project directory (its C simulation, compiled once per source content and cached) or a
     conifer model of the 'cpp' backend (``decision_function``). The reference's float outputs are converted to
     raw codes with the emulator's output precisions. With ``trace`` and mismatches, the first ``max_listed``
     mismatching events are traced through both (hls4ml models built with Trace=True layers) and the first
@@ -184,7 +198,13 @@ def validate(emu, reference, X, *, chunk_size=65536, max_listed=20, trace=True) 
         raise L1emuError(f"validate: emu is a {type(emu).__module__}.{type(emu).__qualname__}; expected an "
                          "l1emu.Emulator (l1emu.from_hls4ml, from_conifer, load)")
     kind = _kind(reference)
-    (_prepare_hls4ml if kind == HLS4ML else _prepare_conifer)(reference)
+    if kind == PROJECT:
+        from ..reference.project import ProjectReference, compile_project
+
+        if not isinstance(reference, ProjectReference):
+            reference = compile_project(reference)  # compiled once per source content, cached
+    else:
+        (_prepare_hls4ml if kind == HLS4ML else _prepare_conifer)(reference)
     X = np.asarray(X)
     if X.dtype.kind not in "fiub":
         raise L1emuError(f"validate: inputs must be a real numeric array, got dtype {X.dtype}")
@@ -257,6 +277,8 @@ def validate(emu, reference, X, *, chunk_size=65536, max_listed=20, trace=True) 
 def _locate(report, emu, reference, X_bad):
     """Trace the mismatching events X_bad through both and name the first layer, in the hls4ml model's
     order, whose raw codes differ."""
+    if report.reference_kind == PROJECT:  # a project traces every layer call
+        return _first_diverging(report, emu, reference.layer_names, reference.trace(X_bad)[1], X_bad, [])
     layers = reference.get_layers()
     traced = [layer.name for layer in layers if layer.get_attr("trace", False)]
     if not traced:
@@ -268,15 +290,19 @@ def _locate(report, emu, reference, X_bad):
     except NotImplementedError as err:  # MultiModelGraph
         report.trace_note = f"the hls4ml model cannot be traced ({err}): first diverging layer not determined"
         return
+    untraced = [layer.name for layer in layers
+                if layer.get_attr("function_cpp", None) and layer.name not in ref_trace]
+    _first_diverging(report, emu, [layer.name for layer in layers], ref_trace, X_bad, untraced)
+
+
+def _first_diverging(report, emu, order, ref_trace, X_bad, untraced):
+    """Compare the traces layer by layer in ``order``; set the first diverging layer and notes."""
     emu_trace = emu.trace(X_bad, raw=True)
     specs = dict(zip(emu._names, emu._specs))
     n = len(X_bad)
-    compared, untraced = [], []
-    for layer in layers:
-        name = layer.name
+    compared = []
+    for name in order:
         if name not in ref_trace or name not in emu_trace:
-            if layer.get_attr("function_cpp", None) and name not in ref_trace:
-                untraced.append(name)
             continue
         got = emu_trace[name].reshape(n, -1)
         values = ref_trace[name].reshape(n, -1)

@@ -64,10 +64,8 @@ def _lut(layer, ins, fn):
 
 
 def _is_ap_uint1(layer):
-    from hls4ml.model.types import IntegerPrecisionType
-
-    p = layer.get_output_variable().type.precision
-    return isinstance(p, IntegerPrecisionType) and p.width == 1 and not p.signed
+    # hls4ml's IntegerPrecisionType(1, signed=False) prints as uint<1>, a project's type as ap_uint<1>
+    return str(layer.get_output_variable().type.precision).replace(" ", "") in ("uint<1>", "ap_uint<1>")
 
 
 def activation(layer, ins):

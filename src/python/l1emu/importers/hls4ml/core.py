@@ -85,6 +85,8 @@ def dense(layer, ins):
 
 
 def _product_kind(layer):
+    if getattr(layer, "product_type", None):  # a project layer reads it from its config struct
+        return layer.product_type
     from hls4ml.backends import get_backend
 
     return get_backend("vivado").product_type(layer.get_input_variable().type.precision,
