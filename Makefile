@@ -18,7 +18,7 @@ $(STAMP): $(SOURCES)
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ghdl)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q ".[hls4ml,conifer,test,cli,events,plots,root,dask]"
+	$(PY) -m pip install -q ".[hls4ml,conifer,test,plots,root,dask]"
 	@touch $@
 
 test: setup

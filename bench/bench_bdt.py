@@ -8,7 +8,7 @@ pytest.importorskip("conifer")
 pytest.importorskip("sklearn")
 
 import l1emu  # noqa: E402
-from l1emu.demo import synthetic_jets  # noqa: E402
+from l1emu.events.jets import synthetic_jets  # noqa: E402
 from l1emu.reference import bdt as ref  # noqa: E402
 
 N_EVENTS = 100_000

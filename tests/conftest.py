@@ -7,6 +7,14 @@ import pytest
 os.environ.setdefault("L1EMU_CACHE", os.path.join(os.path.dirname(__file__), ".cache"))
 
 
+@pytest.fixture(scope="module")
+def toy_model(tmp_path_factory):
+    """Path of the toy firmware model of the menu tests (tests/cases/menu.py), built once per test module."""
+    from .cases.menu import toy_model
+
+    return toy_model(tmp_path_factory.mktemp("toy"))
+
+
 @pytest.fixture
 def report(record_property):
     """Record a measured figure (bit-exact counts, ...): printed in the run's summary, also under xdist."""

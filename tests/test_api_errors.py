@@ -129,7 +129,7 @@ def test_unsupported_hls4ml_layer_is_named():
 
     cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
     hls_model = hls4ml.converters.convert_from_keras_model(model, hls_config=cfg, backend="Vitis",
-                                                           output_dir=str(reference.csim.default_cache()) + "/ln")
+                                                           output_dir=reference.cache.root() + "/ln")
     with pytest.raises(l1emu.UnsupportedLayerError, match="'my_lstm' of class LSTM"):
         l1emu.from_hls4ml(hls_model)
 

@@ -480,10 +480,10 @@ def test_audit_outputs_are_predicts_on_shipped_models(name):
 def test_audit_outputs_are_predicts_on_custom_layers(table, name):
     """InstanceNorm (whose forward takes an int64 path) and the KL score: the audited reference path computes
     predict_raw's codes (predict is checked against csim in test_anomaly_layers) and counts every site."""
-    from . import test_anomaly_layers as anomaly
+    from .cases import anomaly
 
     _, _, emu = anomaly.build(getattr(anomaly, table), name)
-    X = anomaly._inputs(emu, np.random.default_rng(4), "inorm" if table == "INORM" else "kl")[::20]
+    X = anomaly.inputs(emu, np.random.default_rng(4), "inorm" if table == "INORM" else "kl")[::20]
     rep = emu.audit(X)
     np.testing.assert_array_equal(rep.outputs_raw[0], emu.predict_raw(X))
     assert rep.uninstrumented == [] and all(s.casts > 0 for s in rep.sites)

@@ -16,7 +16,7 @@ import l1emu
 from l1emu.reference import bdt as ref
 from l1emu.reference import bdt_rtl
 
-from .test_bdt import _data, _estimator
+from .cases.bdt import data, estimator
 
 N_EVENTS = 2000  # threshold-edge events, topped up with random ones
 MIN_RANDOM = 500
@@ -49,7 +49,7 @@ def _model(name):
     (scikit-learn's converters write norm = 1)."""
     if name not in _MODELS:
         kind, n_trees, depth, precisions, split = CASES[name]
-        clf = _estimator(kind, n_trees, depth, np.random.default_rng(1))
+        clf = estimator(kind, n_trees, depth, np.random.default_rng(1))
         model = ref.convert_sklearn(clf, f"test_bdt_rtl-{name}", split=split, **precisions)
         if "_mean_" in name:
             for per_class in model.trees:
@@ -73,13 +73,13 @@ def _events(model, rng):
                 if f != -2:
                     code = int(l1emu.quantize(np.array([t]), spec)[0])
                     for delta in (-1, 0, 1):
-                        row = _data(1, rng)[0][0]
+                        row = data(1, rng)[0][0]
                         row[f] = l1emu.to_double(np.array([code + delta]), spec)[0]
                         edges.append(row)
     n_random = max(MIN_RANDOM, N_EVENTS - len(edges))
     p = l1emu.parse_precision(spec)
     span = 2.0 ** (p.integer - 1)
-    random = np.concatenate([_data(n_random // 2, rng)[0],
+    random = np.concatenate([data(n_random // 2, rng)[0],
                              rng.uniform(-1.2 * span, 1.2 * span, (n_random - n_random // 2, edges[0].size))])
     return np.concatenate([np.array(edges), random]), len(edges)
 

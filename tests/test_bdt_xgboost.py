@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import l1emu
-from l1emu.reference import bdt, jets
+from l1emu.events import jets
+from l1emu.reference import bdt
 
 
 @pytest.mark.xdist_group("conifer")

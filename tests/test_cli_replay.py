@@ -9,11 +9,11 @@ from click.testing import CliRunner
 from l1emu import events
 from l1emu.cli import main
 
-from .test_menu import MENU, _events, toy_model  # noqa: F401 (fixture)
+from .cases.menu import MENU, toy_events
 
 
 def _files(folder, n, seed):
-    data = _events(n, seed)
+    data = toy_events(n, seed)
     path = str(folder / f"ev{seed}.h5")
     events.write(path, [data], metadata={"sources": [{"process": "toy", "n_events": n}]})
     return path, data

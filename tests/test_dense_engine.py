@@ -8,13 +8,10 @@ and the vectorized input quantization."""
 import numpy as np
 import pytest
 
-import hls4ml
+import l1emu
+from l1emu import reference as ref
 
-import l1emu  # noqa: E402
-from l1emu import reference as ref  # noqa: E402
-
-from . import reference  # noqa: E402
-from . import test_dense_models as dense  # noqa: E402
+from .cases import dense
 
 N_RANDOM = 20_000
 BATCHES = (1, 7, 64, 1000, 4096 + 3)
@@ -22,32 +19,12 @@ THREADS = (1, 2, 3)
 N_BATCH_ONE = 1500  # events replayed one call each
 
 
-def jet_tagger_rnd_sat_accum():
-    """The menu's jet tagger: weights fixed<8,1>, accum fixed<24,12,RND,SAT> (each product rounded to 12
-    fractional bits), results fixed<16,6,RND,SAT>."""
-    keras_model = ref.jet_tagger(bits=8)
-    cfg = hls4ml.utils.config_from_keras_model(keras_model, granularity="name", backend="Vitis")
-    dense._set(cfg, dense._dense_names(keras_model), accum="fixed<24,12,RND,SAT>", result="fixed<16,6,RND,SAT>")
-    return keras_model, ref.convert(keras_model, "jet_tagger8-accum24_12_rnd_sat", cfg)
-
-
 def build(model_name, config):
     if model_name == "jet_tagger8":
-        return jet_tagger_rnd_sat_accum()
+        return dense.jet_tagger_rnd_sat_accum()
     keras_model = dense.MODELS[model_name]()
     cfg, kwargs = dense.configure(keras_model, config)
     return keras_model, ref.convert(keras_model, f"{model_name}-{config}", cfg, **kwargs)
-
-
-def inputs(emu, keras_model, seed):
-    rng = np.random.default_rng(seed)
-    n_in = int(np.prod(emu.input_shape))
-    parts = [rng.normal(0, 1, (N_RANDOM // 2, n_in)), rng.normal(0, 8, (N_RANDOM // 4, n_in)),
-             rng.uniform(-40, 40, (N_RANDOM // 4, n_in))]
-    first = next(layer for layer in keras_model.layers if layer.get_weights())
-    adv = reference.adversarial_inputs(emu, rng, first.get_weights()[0]).reshape(-1, n_in)
-    X = np.concatenate(parts + [adv])
-    return X[rng.permutation(len(X))]  # adversarial rows spread over every batch
 
 
 def emulator(hls_model, engine, monkeypatch):
@@ -75,7 +52,8 @@ CASES = [(m, c) for m in dense.MODELS for c in dense.CONFIGS] + [("jet_tagger8",
 def test_engine_bit_exact(model_name, config, monkeypatch, report):
     keras_model, hls_model = build(model_name, config)
     emus = {engine: emulator(hls_model, engine, monkeypatch) for engine in ("reference", "auto", "lanes", "gemm_generic")}
-    X = inputs(emus["auto"], keras_model, seed=sum(map(ord, model_name + config)))
+    X = dense.inputs(emus["auto"], keras_model, seed=sum(map(ord, model_name + config)), n_random=N_RANDOM,
+                     shuffle=True)
     spec = emus["auto"].output_precisions()[0]
     want = l1emu.quantize(np.asarray(ref.csim_predict(hls_model, X), dtype=np.float64).reshape(len(X), -1), spec)
     ref_codes = emus["reference"].predict_raw(X).reshape(len(X), -1)
@@ -110,7 +88,7 @@ def test_threads_and_blocks_are_deterministic(monkeypatch):
     """Any thread count and call size gives the same codes (several calls racing on the pool too)."""
     import threading
 
-    _, hls_model = jet_tagger_rnd_sat_accum()
+    _, hls_model = dense.jet_tagger_rnd_sat_accum()
     emu = emulator(hls_model, "auto", monkeypatch)
     X = np.random.default_rng(1).normal(0, 3, (50_000, 16))
     emu.threads = 1
@@ -133,7 +111,7 @@ def test_threads_and_blocks_are_deterministic(monkeypatch):
 
 def test_thread_budget(monkeypatch):
     """The process-wide budget caps the threads without changing a code; bad budgets are one clear error."""
-    _, hls_model = jet_tagger_rnd_sat_accum()
+    _, hls_model = dense.jet_tagger_rnd_sat_accum()
     emu = emulator(hls_model, "auto", monkeypatch)
     X = np.random.default_rng(2).normal(0, 3, (20_000, 16))
     before = l1emu.thread_budget()

@@ -4,93 +4,11 @@ for each reference model under each configuration."""
 import numpy as np
 import pytest
 
-import hls4ml
+import l1emu
+from l1emu import reference as ref
 
-import l1emu  # noqa: E402
-
-from l1emu import reference as ref  # noqa: E402
-
-from . import reference  # noqa: E402
-
-N_RANDOM = 100_000
-
-
-def _dense_names(model):
-    return [layer.name for layer in model.layers if type(layer).__name__ in ("Dense", "QDense")]
-
-
-def _act_names(model):
-    return [layer.name for layer in model.layers if type(layer).__name__ in ("Activation", "QActivation")]
-
-
-def _set(cfg, names, **precision):
-    for name in names:
-        cfg["LayerName"].setdefault(name, {}).setdefault("Precision", {})
-        if not isinstance(cfg["LayerName"][name]["Precision"], dict):
-            cfg["LayerName"][name]["Precision"] = {"result": cfg["LayerName"][name]["Precision"]}
-        cfg["LayerName"][name]["Precision"].update(precision)
-
-
-def configure(model, name, backend="Vitis"):
-    """hls4ml config and conversion kwargs of one named configuration."""
-    cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
-    kwargs = {}
-    dense, acts = _dense_names(model), _act_names(model)
-    inp = model.layers[0].name
-    if name == "default":
-        pass
-    elif name == "narrow_wrap":  # accumulators and results that wrap on overflow
-        _set(cfg, dense, accum="fixed<10,4>", result="fixed<10,4>")
-    elif name == "rnd_sat":  # rounding, saturating types: order of additions matters
-        _set(cfg, dense, accum="fixed<14,5,RND_CONV,SAT>", result="fixed<12,4,RND,SAT>")
-        _set(cfg, acts, result="ufixed<8,3,RND,SAT>")
-    elif name == "unsigned_act":
-        _set(cfg, acts, result="ufixed<6,2,RND_CONV,SAT_SYM>")
-        _set(cfg, dense[-1:], result="fixed<18,8,RND_INF,SAT>")
-    elif name == "auto":  # precisions inferred by hls4ml
-        _set(cfg, dense, accum="auto", result="auto")
-        _set(cfg, acts, result="auto")
-    elif name == "resource_rf4":
-        cfg["Model"]["Strategy"] = "Resource"
-        for layer in cfg["LayerName"].values():
-            layer["ReuseFactor"] = 4
-        _set(cfg, dense, accum="fixed<16,6,RND,SAT>")
-    elif name == "resource_rf_gt_nin":  # reuse factor > n_in and a multiple of it
-        cfg["Model"]["Strategy"] = "Resource"
-        for lname in dense:
-            cfg["LayerName"][lname]["ReuseFactor"] = 2 * model.get_layer(lname).input_shape[-1]
-        _set(cfg, dense, accum="fixed<15,5,RND,SAT>")
-    elif name == "io_stream":
-        kwargs["io_type"] = "io_stream"
-        _set(cfg, dense, accum="fixed<14,5,RND,SAT>")
-    elif name == "exotic_modes":
-        _set(cfg, [inp], result="fixed<12,4,TRN_ZERO,SAT>")
-        _set(cfg, dense, accum="fixed<13,4,RND_ZERO,SAT_SYM>", result="fixed<11,3,RND_MIN_INF,SAT_ZERO>")
-        _set(cfg, acts, result="ufixed<7,2,RND_INF,SAT>")
-    else:
-        raise ValueError(name)
-    return cfg, kwargs
-
-
-CONFIGS = ["default", "narrow_wrap", "rnd_sat", "unsigned_act", "auto", "resource_rf4", "resource_rf_gt_nin",
-           "io_stream", "exotic_modes"]
-MODELS = {"jet_tagger": ref.jet_tagger, "autoencoder": ref.autoencoder}
-
-
-def _inputs(emu, keras_model, seed):
-    rng = np.random.default_rng(seed)
-    n_in = int(np.prod(emu.input_shape))
-    parts = [rng.normal(0, 1, (N_RANDOM // 2, n_in)), rng.normal(0, 8, (N_RANDOM // 4, n_in)),
-             rng.uniform(-40, 40, (N_RANDOM - N_RANDOM // 2 - N_RANDOM // 4, n_in))]
-    first = next(l for l in keras_model.layers if l.get_weights())
-    adv = reference.adversarial_inputs(emu, rng, first.get_weights()[0]).reshape(-1, n_in)
-    return np.concatenate(parts + [adv])
-
-
-def _codes_of(values, spec):
-    codes = l1emu.quantize(values, spec)
-    assert np.array_equal(l1emu.to_double(codes, spec), values), "csim output is not a value of the output type"
-    return codes
+from .cases import codes_of
+from .cases.dense import CONFIGS, MODELS, configure, inputs
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -100,11 +18,11 @@ def test_bit_exact(model_name, config, report):
     cfg, kwargs = configure(keras_model, config)
     hls_model = ref.convert(keras_model, f"{model_name}-{config}", cfg, **kwargs)
     emu = l1emu.from_hls4ml(hls_model)
-    X = _inputs(emu, keras_model, seed=hash((model_name, config)) % 2**32)
+    X = inputs(emu, keras_model, seed=hash((model_name, config)) % 2**32)
     expected = np.asarray(hls_model.predict(X)).reshape(len(X), -1)
     got = emu.predict_raw(X).reshape(len(X), -1)
     spec = emu.output_precisions()[0]
-    want = _codes_of(expected, spec)
+    want = codes_of(expected, spec)
     mismatches = int(np.sum(got != want))
     report(f"dense {model_name}/{config}: {len(X)} events x {got.shape[1]} outputs, output {spec}, "
            f"{mismatches} mismatching raw codes")
@@ -164,8 +82,8 @@ def test_vivado_backend(config, report):
     cfg, kwargs = configure(keras_model, config, backend="Vivado")
     hls_model = ref.convert(keras_model, f"jet_tagger-vivado-{config}", cfg, backend="Vivado", **kwargs)
     emu = l1emu.from_hls4ml(hls_model)
-    X = _inputs(emu, keras_model, seed=11)
-    want = _codes_of(np.asarray(hls_model.predict(X)), emu.output_precisions()[0])
+    X = inputs(emu, keras_model, seed=11)
+    want = codes_of(np.asarray(hls_model.predict(X)), emu.output_precisions()[0])
     mismatches = int(np.sum(emu.predict_raw(X) != want))
     report(f"dense jet_tagger/vivado-{config}: {len(X)} events, {mismatches} mismatching raw codes")
     assert mismatches == 0

@@ -75,7 +75,7 @@ def test_objects_pt_ordered_zero_padded_in_acceptance(full_chunks):
             assert np.all(np.diff(pt, axis=1) <= 0)
             empty = pt == 0
             assert np.all(o[empty] == 0)
-            assert np.all(pt[~empty] >= acc["pt_min"] - record.QUANT[obj]["pt"].lsb)
+            assert np.all(pt[~empty] >= acc["pt_min"] - record.HARDWARE_UNITS[obj]["pt"].lsb)
             assert np.all(np.abs(o[..., 1][~empty]) <= acc["eta_max"] + 0.1)
             assert np.all(np.abs(o[..., 2]) <= math.pi + 1e-6)
         const = chunk["jet_constituents"]
@@ -96,7 +96,7 @@ def _phi_residual(a, b):
 def test_hardware_quantization(full_chunks):
     chunk = full_chunks["ttbar"]
     for name in ("egamma", "muon", "jet"):
-        q = record.QUANT[name]
+        q = record.HARDWARE_UNITS[name]
         codes = record.to_hardware(chunk, name)
         assert codes.dtype == np.int32 and codes.shape == chunk[name].shape
         for i, var in enumerate(("pt", "eta")):
@@ -105,7 +105,8 @@ def test_hardware_quantization(full_chunks):
         # phi: value = code x LSB modulo 2pi, and the stored float is in [-pi, pi)
         np.testing.assert_allclose(_phi_residual(codes[..., 2] * q["phi"].lsb, chunk[name][..., 2]), 0, atol=1e-5)
         assert codes[..., 2].min() >= 0 and codes[..., 2].max() <= q["phi"].code_max
-    assert record.QUANT["jet"]["pt"].lsb == 0.5 and record.QUANT["muon"]["phi"].lsb == pytest.approx(2 * math.pi / 576)
+    units = record.HARDWARE_UNITS
+    assert units["jet"]["pt"].lsb == 0.5 and units["muon"]["phi"].lsb == pytest.approx(2 * math.pi / 576)
     x57 = ev.l1_objects_57(chunk)
     assert x57.shape == (600, 57) and x57.dtype == np.float32
     assert np.all(x57 == np.round(x57))
@@ -120,20 +121,20 @@ def test_hardware_quantization(full_chunks):
 
 
 def test_saturation_and_phi_wrap():
-    q = record.QUANT["jet"]["pt"]
-    assert record.quantize_codes(np.array([5000.0, -3.0, 0.74]), q).tolist() == [q.code_max, 0, 1]
-    qphi = record.QUANT["jet"]["phi"]
+    q = record.HARDWARE_UNITS["jet"]["pt"]
+    assert record.digitize(np.array([5000.0, -3.0, 0.74]), q).tolist() == [q.code_max, 0, 1]
+    qphi = record.HARDWARE_UNITS["jet"]["phi"]
     # uGT calo phi codes are unsigned, 0..143: both ends of [-pi, pi] are code 72 (phi = pi)
-    assert record.quantize_phi_codes(np.array([math.pi, -math.pi]), qphi).tolist() == [72, 72]
+    assert record.digitize_phi(np.array([math.pi, -math.pi]), qphi).tolist() == [72, 72]
     assert (qphi.code_min, qphi.code_max, qphi.bits, qphi.signed) == (0, 143, 8, False)
-    qmu = record.QUANT["muon"]["phi"]
+    qmu = record.HARDWARE_UNITS["muon"]["phi"]
     assert (qmu.code_min, qmu.code_max, qmu.bits, qmu.signed) == (0, 575, 10, False)
-    assert record.QUANT["met"]["phi"] == qphi and record.QUANT["egamma"]["phi"] == qphi
+    assert record.HARDWARE_UNITS["met"]["phi"] == qphi and record.HARDWARE_UNITS["egamma"]["phi"] == qphi
 
 
 @pytest.mark.parametrize("name, n", [("jet", 144), ("egamma", 144), ("met", 144), ("muon", 576)])
 def test_phi_codes_round_trip_at_the_wrap(name, n):
-    q = record.QUANT[name]["phi"]
+    q = record.HARDWARE_UNITS[name]["phi"]
     lsb = 2 * math.pi / n
     assert q.lsb == pytest.approx(lsb, rel=1e-15)
     half = n // 2
@@ -157,7 +158,7 @@ def test_phi_codes_round_trip_at_the_wrap(name, n):
         (0.51 * lsb, 1),
     ]
     phi = np.array([c[0] for c in cases], np.float64)
-    codes = record.quantize_phi_codes(phi, q)
+    codes = record.digitize_phi(phi, q)
     assert codes.tolist() == [c[1] for c in cases]
     assert codes.dtype == np.int32
     # physical floats: in [-pi, pi), exactly code x LSB modulo 2pi (code >= n/2 is phi - 2pi)
@@ -165,12 +166,12 @@ def test_phi_codes_round_trip_at_the_wrap(name, n):
     expected = [(c if c < half else c - n) * lsb for c in codes.tolist()]
     np.testing.assert_array_equal(back, np.array(expected, np.float64).astype(np.float32))
     assert np.all(back >= np.float32(-math.pi)) and np.all(back < math.pi)
-    assert record.quantize(phi, q, phi=True).tolist() == back.tolist()
+    assert record.to_hardware_grid(phi, q, phi=True).tolist() == back.tolist()
     # every code survives code -> phi -> code, and phi -> code -> phi is a fixed point
     all_codes = np.arange(n)
-    assert record.quantize_phi_codes(record.phi_from_codes(all_codes, q), q).tolist() == all_codes.tolist()
+    assert record.digitize_phi(record.phi_from_codes(all_codes, q), q).tolist() == all_codes.tolist()
     grid = record.phi_from_codes(all_codes, q)
-    np.testing.assert_array_equal(record.quantize(grid, q, phi=True), grid)
+    np.testing.assert_array_equal(record.to_hardware_grid(grid, q, phi=True), grid)
     # the stored floats are the signed grid of before: code x LSB for codes in [-n/2, n/2)
     signed = np.arange(-half, half)
     np.testing.assert_array_equal(np.sort(grid), (signed * lsb).astype(np.float32))
@@ -196,7 +197,7 @@ def test_hardware_codes_unsigned_over_a_stream(zerobias):
         assert phi[filled].max() > phi_max - 4 and phi[filled].min() < 4, name
         assert (phi[filled] > phi_max // 2).mean() == pytest.approx(0.5, abs=0.05), name
         assert eta[filled].min() < 0 < eta[filled].max(), name
-        eta_lsb = record.QUANT[name]["eta"].lsb  # acceptance on truth eta, codes of the smeared eta
+        eta_lsb = record.HARDWARE_UNITS[name]["eta"].lsb  # acceptance on truth eta, codes of the smeared eta
         assert np.abs(eta).max() * eta_lsb <= record.ACCEPT[name]["eta_max"] + 0.25, name
     x57 = ev.l1_objects_57(chunk).reshape(-1, 19, 3)
     assert x57[:, 5:9, 2].max() <= 575 and x57[:, [0, 1, 2, 3, 4], 2].max() <= 143
@@ -421,6 +422,18 @@ def test_boosted_substructure(boosted):
     # three prongs: N2 of top jets differs from the two-prong W
     n2 = record.JET_FEATURES.index("n2_b1_mmdt")
     assert stats.ks_2samp(boosted["topjet"][:, n2], boosted["wjet"][:, n2]).pvalue < 1e-10
+
+
+def test_jet_standardization_is_the_reference_sample_s():
+    """The frozen standardization of l1emu.events.jets is the mean/std of its reference sample, to the bit."""
+    from l1emu.events import jets
+
+    ref, y = jets.labelled_jets(jets.REFERENCE_EVENTS, jets.REFERENCE_SEED)
+    assert ref.dtype == np.float32 and np.bincount(y).tolist() == [1000] * 5
+    assert ref.mean(0).tobytes() == jets.FEATURE_MEAN.tobytes()
+    assert (ref.std(0) + 1e-9).tobytes() == jets.FEATURE_STD.tobytes()
+    X, _ = jets.synthetic_jets(500, np.random.default_rng(3))
+    assert X.dtype == np.float32 and abs(X.mean()) < 0.2 and 0.5 < X.std() < 1.5
 
 
 def test_a_to_4l_mass_peak():

@@ -4,7 +4,6 @@ and io_stream; it builds the same layer graph as from_hls4ml of the ModelGraph t
 follows hand edits (renamed top function, a namespace, weights in headers, a weight moved by one LSB, a
 narrowed type), and l1emu.validate(emu, project_dir, X) names the first layer an edit makes diverge."""
 
-import fcntl
 import os
 import re
 import shutil
@@ -16,13 +15,11 @@ import hls4ml
 
 import l1emu
 from l1emu import reference as ref
+from l1emu.reference import cache
 from l1emu.reference.project import compile_project
 
-from . import reference
-from . import test_activations as acts
-from . import test_anomaly_layers as anomaly
-from . import test_conv as conv
-from . import test_dense_models as dense
+from .cases import activations as acts
+from .cases import adversarial_inputs, anomaly, conv, dense, set_precision
 
 pytestmark = pytest.mark.xdist_group("from_project")
 N_RANDOM = 3000
@@ -47,15 +44,15 @@ def _conv(family, config):
 def _softmax_stream(impl):
     def build():
         config = "t256_rnd_sat" if impl != "legacy" else "default"
-        model = acts._softmax_model(acts.SOFTMAX_CONFIGS[config][0], [impl])
-        return ref.convert(model, f"softmax-stream-{impl}-{config}", acts._softmax_config(model, [impl], config),
+        model = acts.softmax_model(acts.SOFTMAX_CONFIGS[config][0], [impl])
+        return ref.convert(model, f"softmax-stream-{impl}-{config}", acts.softmax_config(model, [impl], config),
                            io_type="io_stream")
     return build
 
 
 def _softmax():
-    model = acts._softmax_model(acts.SOFTMAX_CONFIGS["default"][0], acts.SOFTMAX_IMPLS)
-    return ref.convert(model, "softmax-default", acts._softmax_config(model, acts.SOFTMAX_IMPLS, "default"))
+    model = acts.softmax_model(acts.SOFTMAX_CONFIGS["default"][0], acts.SOFTMAX_IMPLS)
+    return ref.convert(model, "softmax-default", acts.softmax_config(model, acts.SOFTMAX_IMPLS, "default"))
 
 
 def _lut_stream(act):
@@ -81,10 +78,10 @@ def _vae(mode, io_type):
     def build():
         model = ref.vae_encoder_dense(mode=mode)
         cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
-        anomaly._set(cfg, "l1_objects", result="fixed<14,6,RND,SAT>")
+        set_precision(cfg, "l1_objects", result="fixed<14,6,RND,SAT>")
         for d in ("fc1", "fc2", "mu_logvar"):
-            anomaly._set(cfg, d, accum="fixed<20,8,RND,SAT>", result="fixed<14,6,RND,SAT>")
-        anomaly._set(cfg, "kl_score", result="fixed<20,12,RND,SAT>")
+            set_precision(cfg, d, accum="fixed<20,8,RND,SAT>", result="fixed<14,6,RND,SAT>")
+        set_precision(cfg, "kl_score", result="fixed<20,12,RND,SAT>")
         return ref.convert(model, f"vae_encoder_dense-{mode}-{io_type}", cfg, backend="Vitis", io_type=io_type)
     return build
 
@@ -120,9 +117,7 @@ PROJECTS = {
 
 def _locked(path):
     """The lock reference.convert holds while it (re)writes a project: read it only under it."""
-    lock = open(path.rstrip(os.sep) + ".lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    return lock
+    return cache.locked(path.rstrip(os.sep))
 
 
 def _inputs(emu, seed):
@@ -131,7 +126,7 @@ def _inputs(emu, seed):
     spec = emu.input_precision
     hi = 2.0 ** (spec.integer - (1 if spec.is_signed else 0))
     X = np.concatenate([rng.normal(0, hi / 4, (N_RANDOM, n)), rng.uniform(-2 * hi, 2 * hi, (N_RANDOM // 2, n)),
-                        reference.adversarial_inputs(emu, rng).reshape(-1, n)])
+                        adversarial_inputs(emu, rng).reshape(-1, n)])
     return X.reshape((-1,) + emu.input_shape)
 
 
@@ -200,7 +195,7 @@ def _edited(variant, edit, base="jet_tagger-default", build=PROJECTS["dense"]):
     library is cached across runs)."""
     hls_model = build()
     src = hls_model.config.get_output_dir()
-    dst = os.path.join(ref.csim.default_cache(), "projects", f"edited-{base}-{variant}")
+    dst = os.path.join(cache.root(), "projects", f"edited-{base}-{variant}")
     with _locked(src), _locked(dst):
         shutil.rmtree(dst, ignore_errors=True)
         shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.so"))

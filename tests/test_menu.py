@@ -10,70 +10,15 @@ import pytest
 import l1emu
 from l1emu.menu import Menu, MenuError, ReplayError, stats
 
+from .cases.menu import MENU, toy_events
+
 N_EVENTS = 120_000
 BX = 28.6e6
-
-
-@pytest.fixture(scope="module")
-def toy_model(tmp_path_factory):
-    """A firmware model whose two outputs are jet_features[0] and [1] in fixed<16,6> (an identity Dense)."""
-    import hls4ml
-    from tensorflow.keras.layers import Dense, Input
-    from tensorflow.keras.models import Model
-
-    x = Input((16,), name="features")
-    y = Dense(2, use_bias=False, name="pick")(x)
-    model = Model(x, y)
-    kernel = np.zeros((16, 2))
-    kernel[0, 0] = kernel[1, 1] = 1.0
-    model.layers[1].set_weights([kernel])
-    folder = tmp_path_factory.mktemp("toy")
-    cfg = hls4ml.utils.config_from_keras_model(model, granularity="model", backend="Vitis")
-    hls_model = hls4ml.converters.convert_from_keras_model(model, hls_config=cfg, backend="Vitis",
-                                                           output_dir=str(folder / "prj"))
-    path = folder / "toy.l1emu"
-    l1emu.from_hls4ml(hls_model).save(path)
-    return path
-
-
-def _events(n, seed):
-    """Chunk dict: jet_features[0], [1] uniform on k/64 (independent); jet[0].pt uniform on the 0.5 GeV grid."""
-    rng = np.random.default_rng(seed)
-    feats = np.zeros((n, 16), np.float32)
-    feats[:, 0] = rng.integers(0, 64, n) / 64
-    feats[:, 1] = rng.integers(0, 64, n) / 64
-    jet = np.zeros((n, 10, 3), np.float32)
-    jet[:, 0, 0] = rng.integers(0, 512, n) * 0.5
-    jet[:, 1, 0] = np.minimum(jet[:, 0, 0], rng.integers(0, 512, n) * 0.5)
-    jet[:, :2, 1] = rng.integers(-50, 50, (n, 2)) * 0.0435
-    jet[jet[:, :, 0] == 0] = 0
-    return {"event": np.arange(n, dtype=np.int64), "n_pileup": rng.integers(20, 80, n).astype(np.int16),
-            "jet_features": feats, "jet": jet, "egamma": np.zeros((n, 4, 3), np.float32),
-            "muon": np.zeros((n, 4, 3), np.float32), "met": np.zeros((n, 2), np.float32)}
 
 
 def _chunks(data, size):
     n = len(data["event"])
     return [{k: v[i:i + size] for k, v in data.items()} for i in range(0, n, size)]
-
-
-MENU = """
-name: synthetic
-bunch_crossing_rate_hz: 28.6e6
-algorithms:
-  toy: {model: toy.l1emu, inputs: leading_jet_features, classes: [a, b]}
-seeds:
-  A: {score: "toy[a]", threshold: 0.75}
-  B: {score: "toy[b]", threshold: 512, units: raw}
-  J50: "jet[0].pt >= 50"
-  J100: {cut: "jet[0].pt >= 100", prescale: 2}
-  A_or_J100: "A or J100"
-  A_req: {score: "toy[a]", threshold: 0.5, require: "jet[0].pt >= 100 and abs(jet[0].eta) <= 1.5"}
-  A_1MHz: {score: "toy[a]", rate_hz: 1.0e6}
-  B_frac: {score: "toy[b]", threshold: 0.25, prescale: 2.5}
-prescale_columns:
-  tight: {J50: 0, B_frac: 1}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -113,9 +58,9 @@ def _expected(data, solved_threshold):
 
 
 def test_synthetic_menu_counts(menu_path, report):
-    data = _events(N_EVENTS, seed=5)
+    data = toy_events(N_EVENTS, seed=5)
     menu = Menu.load(menu_path)
-    res = menu.replay(_chunks(data, 10_000), signals={"sig": _chunks(_events(20_000, seed=6), 4096)})
+    res = menu.replay(_chunks(data, 10_000), signals={"sig": _chunks(toy_events(20_000, seed=6), 4096)})
     r = res.report
     # the solved threshold: lowest code whose rate <= 1 MHz, by brute force over every code
     codes = np.round(data["jet_features"][:, 0].astype(np.float64) * 1024).astype(int)
@@ -155,7 +100,7 @@ def test_synthetic_menu_counts(menu_path, report):
     np.testing.assert_array_equal(t["counts"]["background"]["J100"],
                                   np.bincount(bins[raw["J100"]], minlength=len(t["edges"]) - 1))
     # efficiencies on the signal sample, with Clopper-Pearson intervals around them
-    sig = _events(20_000, seed=6)
+    sig = toy_events(20_000, seed=6)
     sraw, spassed = _expected(sig, t_star)
     for name in names:
         eff = r["seeds"][name]["efficiency"]["sig"]
@@ -166,7 +111,7 @@ def test_synthetic_menu_counts(menu_path, report):
 
 
 def test_any_chunking_and_threads_give_identical_results(menu_path):
-    data = _events(30_000, seed=9)
+    data = toy_events(30_000, seed=9)
     menu = Menu.load(menu_path)
     reports = [menu.replay(_chunks(data, size), threads=threads).report
                for size, threads in [(30_000, 1), (1000, 2), (4097, 0), (333, 1)]]
@@ -175,7 +120,7 @@ def test_any_chunking_and_threads_give_identical_results(menu_path):
 
 
 def test_scores_equal_predict_raw(menu_path, toy_model):
-    data = _events(5000, seed=11)
+    data = toy_events(5000, seed=11)
     res = Menu.load(menu_path).replay(_chunks(data, 999))
     raw = l1emu.load(toy_model).predict_raw(data["jet_features"])
     h = res.histograms["A"]  # no require: every background event
@@ -184,7 +129,7 @@ def test_scores_equal_predict_raw(menu_path, toy_model):
 
 
 def test_prescale_column(menu_path):
-    data = _events(20_000, seed=12)
+    data = toy_events(20_000, seed=12)
     res = Menu.load(menu_path).replay(_chunks(data, 5000), column="tight")
     assert res.report["seeds"]["J50"]["count"] == 0
     assert res.report["seeds"]["J50"]["count_unprescaled"] > 0
@@ -198,7 +143,7 @@ def test_decisions_file_and_outputs(menu_path, tmp_path):
     import h5py
     import pyarrow.parquet as pq
 
-    data = _events(12_345, seed=13)
+    data = toy_events(12_345, seed=13)
     raw, _ = _expected(data, 10**9)
     for name in ("d.h5", "d.parquet"):
         path = tmp_path / name
@@ -333,7 +278,7 @@ def test_float_model_beside_firmware(tmp_path):
         "name: float\nbunch_crossing_rate_hz: 1e6\nalgorithms:\n"
         "  lin: {model: lin.l1emu, inputs: leading_jet_features, float_model: lin.h5}\n"
         "seeds:\n  S: {score: lin, threshold: 0.2}\n  J: 'jet[0].pt >= 50'\n")
-    data = _events(20_000, seed=21)
+    data = toy_events(20_000, seed=21)
     data["jet_features"][:, 0] = np.random.default_rng(22).uniform(0, 1, 20_000).astype(np.float32)
     res = Menu.load(tmp_path / "menu.yaml").replay(_chunks(data, 6000), compare_float=True)
     s = res.report["seeds"]["S"]
@@ -352,7 +297,7 @@ def test_files_are_shards_with_their_own_prescale_counters(menu_path, tmp_path):
     """Event files: counts are the sum over files, each file's prescale counters starting at zero."""
     from l1emu import events
 
-    data = _events(30_000, seed=31)
+    data = toy_events(30_000, seed=31)
     parts = [{k: v[a:b] for k, v in data.items()} for a, b in [(0, 11_111), (11_111, 30_000)]]
     paths = []
     for i, part in enumerate(parts):
@@ -388,7 +333,7 @@ def test_models_run_only_where_their_seeds_require(menu_path):
     from l1emu.menu.replay import _Evaluator
 
     assert "toy" in _Evaluator(m, m.order()).masked
-    data = _events(40_000, seed=51)
+    data = toy_events(40_000, seed=51)
     a = m.replay(_chunks(data, 9000))
     b = Menu.load(full).replay(_chunks(data, 9000))
     f0, f1 = data["jet_features"][:, 0], data["jet_features"][:, 1]
@@ -407,7 +352,7 @@ def test_models_run_only_where_their_seeds_require(menu_path):
 def test_corrupt_data_pages_are_named_in_the_local_replay(menu_path, tmp_path):
     from l1emu import events
 
-    data = _events(6000, seed=61)
+    data = toy_events(6000, seed=61)
     bad = str(tmp_path / "bad.parquet")
     events.write(bad, [data], metadata={"sources": [{"process": "toy", "n_events": 6000}]})
     size = os.path.getsize(bad)

@@ -17,7 +17,7 @@ import l1emu  # noqa: E402
 from l1emu import events  # noqa: E402
 from l1emu.menu import Menu, ReplayError  # noqa: E402
 
-from .test_menu import MENU, _events, toy_model  # noqa: E402,F401 -- toy_model is a fixture
+from .cases.menu import MENU, toy_events
 
 TIME_LIMIT_S = 180
 
@@ -45,7 +45,7 @@ def client():
 
 
 @pytest.fixture(scope="module")
-def menu_path(toy_model):  # noqa: F811
+def menu_path(toy_model):
     path = toy_model.parent / "menu.yaml"
     path.write_text(MENU)
     return path
@@ -53,7 +53,7 @@ def menu_path(toy_model):  # noqa: F811
 
 def _write(folder, name, sizes, seed, fmt="h5"):
     """Files of the given sizes cut from one stream of events."""
-    data = _events(sum(sizes), seed)
+    data = toy_events(sum(sizes), seed)
     paths, start = [], 0
     for i, n in enumerate(sizes):
         part = {k: v[start:start + n] for k, v in data.items()}
@@ -246,7 +246,7 @@ def test_refusals(client, menu_path, samples, tmp_path):
     with pytest.raises(ReplayError, match="decisions"):
         menu.replay(samples["one"], dask=client, decisions=tmp_path / "d.h5")
     with pytest.raises(ReplayError, match="event files"):
-        menu.replay([_events(100, 1)], dask=client)
+        menu.replay([toy_events(100, 1)], dask=client)
     with pytest.raises(ReplayError, match="distributed.Client"):
         menu.replay(samples["one"], dask="tcp://127.0.0.1:8786")
     assert not os.listdir(tmp_path)

@@ -1,6 +1,5 @@
 """Input builders: the uGT scaling against ap_fixed.h, the builders against the event record."""
 
-import hashlib
 import os
 import subprocess
 
@@ -10,6 +9,7 @@ import pytest
 import l1emu
 from l1emu import events
 from l1emu.menu import inputs
+from l1emu.reference import cache
 
 HERE = os.path.dirname(__file__)
 
@@ -23,15 +23,13 @@ def _ap_types():
 def _reference_binary(input_w, input_i):
     source = os.path.join(HERE, "cpp", "ugt_scaling.cpp")
     with open(source, "rb") as f:
-        digest = hashlib.sha256(f.read() + f"{input_w},{input_i}".encode()).hexdigest()[:16]
-    path = os.path.join(os.environ["L1EMU_CACHE"], "bin", f"ugt_scaling-{digest}")
-    if not os.path.exists(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
+        material = (f.read(), f"{input_w},{input_i}")
+
+    def build(tmp):
         subprocess.run(["g++", "-O1", "-std=c++17", f"-DINPUT_W={input_w}", f"-DINPUT_I={input_i}", "-I", _ap_types(),
                         source, "-o", tmp], check=True, capture_output=True)
-        os.replace(tmp, path)
-    return path
+
+    return cache.cached_build("bin", material, build, name="ugt_scaling", digits=16)
 
 
 def _reference(x, offsets, shifts, input_w, input_i):

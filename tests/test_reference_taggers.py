@@ -10,7 +10,7 @@ import hls4ml
 import l1emu  # noqa: E402
 from l1emu import reference as ref  # noqa: E402
 
-from . import reference  # noqa: E402
+from .cases import adversarial_inputs  # noqa: E402
 
 N_RANDOM = 100_000
 
@@ -54,7 +54,7 @@ def test_jet_tagger_softmax(config):
     emu = l1emu.from_hls4ml(hls_model)
     rng = np.random.default_rng(17)
     X = np.concatenate([rng.normal(0, 1, (N_RANDOM // 2, 16)), rng.normal(0, 4, (N_RANDOM // 2, 16)),
-                        reference.adversarial_inputs(emu, rng, model.get_layer("fc1").get_weights()[0])])
+                        adversarial_inputs(emu, rng, model.get_layer("fc1").get_weights()[0])])
     _check(hls_model, emu, X, f"jet_tagger_softmax/{config}")
 
 
@@ -76,7 +76,7 @@ def test_deepsets_tagger(pooling):
     hls_model = ref.convert(model, f"deepsets_tagger-{pooling}", cfg)
     emu = l1emu.from_hls4ml(hls_model)
     rng = np.random.default_rng(23)
-    adv = reference.adversarial_inputs(emu, rng)
+    adv = adversarial_inputs(emu, rng)
     X = np.concatenate([_constituents(rng, N_RANDOM), rng.normal(0, 3, (20_000, 16, 4)), adv])
     _check(hls_model, emu, X, f"deepsets_tagger/{pooling}")
     # Permutation invariance of the firmware itself (mean pooling sums in a fixed order; max is exact).

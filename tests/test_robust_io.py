@@ -3,7 +3,6 @@ umask, bad targets, damaged files, duplicated inputs. Each fault ends in one cle
 nothing on disk."""
 
 import contextlib
-import json
 import os
 import re
 import signal

@@ -1,23 +1,21 @@
 """The kernels under AddressSanitizer + UndefinedBehaviorSanitizer reproduce the references' raw codes: every
 layer family and every evaluation path (dense, convolution through im2col + the int16 GEMM, the across-events
 lanes kernel over windows, its double-precision, wrapping and ordered MACs, vectorized max pooling, the
-vectorized input cast, lookup-table activations and softmax, instance norm, KL score, the conv VAE encoder, conifer BDTs),
-replayed in one sanitized child process on a subsample of each family test's events."""
+vectorized input cast, lookup-table activations and softmax, instance norm, KL score, the conv VAE encoder,
+conifer BDTs), replayed on a subsample of each family test's events by the CTest test sanitized_kernels
+(tests/cpp), in a Python that imports the sanitized build of the core."""
 
 import zlib
 
 import numpy as np
 
-import hls4ml  # noqa: F401 (the references need it: a missing one fails, it does not skip)
+import l1emu
+from l1emu import reference as ref
 
-import l1emu  # noqa: E402
-from l1emu import reference as ref  # noqa: E402
-
-from . import sanitized  # noqa: E402
-from . import test_activations as act  # noqa: E402
-from . import test_anomaly_layers as anomaly  # noqa: E402
-from . import test_conv as conv  # noqa: E402
-from . import test_dense_models as dense  # noqa: E402
+from . import cmake_tests
+from .cases import activations as act
+from .cases import anomaly, bdt, conv, dense
+from .cases import vae_conv as vae
 
 N_EVENTS = 2000  # per case: every adversarial group keeps some events
 
@@ -38,7 +36,7 @@ def _dense(model_name, config):
     cfg, kwargs = dense.configure(keras_model, config)
     hls_model = ref.convert(keras_model, f"{model_name}-{config}", cfg, **kwargs)
     emu = l1emu.from_hls4ml(hls_model)
-    X = _subsample(dense._inputs(emu, keras_model, seed=7))
+    X = _subsample(dense.inputs(emu, keras_model, seed=7))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 
@@ -47,34 +45,32 @@ def _conv(model_name, config):
     cfg, io_type = conv.configure(keras_model, config)
     hls_model = ref.convert(keras_model, f"{model_name}-{config}", cfg, io_type=io_type)
     emu = l1emu.from_hls4ml(hls_model)
-    X = _subsample(conv._inputs(emu, keras_model, seed=7))
+    X = _subsample(conv.inputs(emu, keras_model, seed=7))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 
 def _activations(config):
     hls_model, emu = act.build_activations(config)
-    X = _subsample(act._inputs(emu, [act.ACT_CONFIGS[config][1] or 1024], seed=7, n_features=act.N_FEATURES))
+    X = _subsample(act.inputs(emu, [act.ACT_CONFIGS[config][1] or 1024], seed=7, n_features=act.N_FEATURES))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 
 def _softmax(config):
-    model = act._softmax_model(act.SOFTMAX_CONFIGS[config][0], act.SOFTMAX_IMPLS)
-    hls_model = ref.convert(model, f"softmax-{config}", act._softmax_config(model, act.SOFTMAX_IMPLS, config))
+    model = act.softmax_model(act.SOFTMAX_CONFIGS[config][0], act.SOFTMAX_IMPLS)
+    hls_model = ref.convert(model, f"softmax-{config}", act.softmax_config(model, act.SOFTMAX_IMPLS, config))
     emu = l1emu.from_hls4ml(hls_model)
-    X = _subsample(act._inputs(emu, [act.SOFTMAX_CONFIGS[config][2] or 1024, 256], seed=7,
+    X = _subsample(act.inputs(emu, [act.SOFTMAX_CONFIGS[config][2] or 1024, 256], seed=7,
                                n_features=act.SOFTMAX_CONFIGS[config][0]))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 
 def _anomaly(table, name, kind):
     _, hls_model, emu = anomaly.build(table, name)
-    X = _subsample(anomaly._inputs(emu, np.random.default_rng(zlib.crc32(name.encode())), kind))
+    X = _subsample(anomaly.inputs(emu, np.random.default_rng(zlib.crc32(name.encode())), kind))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 
 def _vae_conv():
-    from . import test_vae_conv as vae
-
     _, hls_model, emu = vae.build("io_stream")
     groups = vae.images(emu, np.random.default_rng(5))
     X = np.concatenate([g[:4] for g in groups.values()])  # csim runs a few images/s
@@ -82,21 +78,17 @@ def _vae_conv():
 
 
 def _bdt(name):
-    from . import test_bdt as bdt
-
-    model = bdt._model(name, project="sanitized-bdt")  # a project of its own: no sharing across workers
+    model = bdt.bdt_model(name, project="sanitized-bdt")  # a project of its own: no sharing across workers
     emu = l1emu.from_conifer(model)
-    X, adv = bdt._inputs(model, emu, seed=7)
+    X, adv = bdt.inputs(model, emu, seed=7)
     X = np.concatenate([_subsample(X), _subsample(adv)])
     return emu, X, _codes(model.decision_function(X), emu, len(X))
 
 
 def _dense_engine():
-    from . import test_dense_engine as engine
-
-    keras_model, hls_model = engine.jet_tagger_rnd_sat_accum()
+    keras_model, hls_model = dense.jet_tagger_rnd_sat_accum()
     emu = l1emu.from_hls4ml(hls_model)
-    X = _subsample(engine.inputs(emu, keras_model, seed=7))
+    X = _subsample(dense.inputs(emu, keras_model, seed=7, n_random=20_000, shuffle=True))
     return emu, X, _codes(hls_model.predict(X), emu, len(X))
 
 
@@ -138,9 +130,12 @@ def test_kernels_under_sanitizers(tmp_path, report):
         np.save(prefix + ".x.npy", X)
         np.save(prefix + ".want.npy", want)
         prefixes.append(prefix)
-    result = sanitized.run(prefixes)
-    for line in result.stdout.splitlines():
+    cmake_tests.build("sanitized_package")  # the ASan + UBSan _core beside a copy of the package
+    status, output, log = cmake_tests.ctest("sanitized_kernels", env={"L1EMU_SANITIZED_CASES": str(tmp_path)},
+                                            timeout=900)
+    lines = [line for line in output.splitlines() if line.endswith(" mismatches")]
+    for line in lines:
         report("asan+ubsan " + line.split("/")[-1].replace("--", "/"))
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr
-    assert result.stdout.count(" 0 mismatches") == len(CASES)
+    assert status == 0, log[-3000:]
+    assert "Sanitizer" not in output and "runtime error" not in output
+    assert len(lines) == len(CASES) and all(line.endswith(" 0 mismatches") for line in lines), log[-3000:]

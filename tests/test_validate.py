@@ -4,17 +4,15 @@ backend), the mismatch report, and the first diverging layer of a deliberately p
 import copy
 import json
 
+import hls4ml
 import numpy as np
 import pytest
 
-import hls4ml
+import l1emu
+from l1emu import reference as ref
+from l1emu.reference import bdt as ref_bdt
 
-import l1emu  # noqa: E402
-from l1emu import reference as ref  # noqa: E402
-from l1emu.reference import bdt as ref_bdt  # noqa: E402
-
-from . import reference  # noqa: E402
-from .test_dense_models import configure  # noqa: E402
+from .cases.dense import configure, inputs
 
 N_RANDOM = 16_000
 
@@ -34,11 +32,7 @@ def _tagger(trace):
 def tagger():
     keras_model, hls_model = _tagger(trace=True)
     emu = l1emu.from_hls4ml(hls_model)
-    rng = np.random.default_rng(21)
-    parts = [rng.normal(0, 1, (N_RANDOM // 2, 16)), rng.normal(0, 8, (N_RANDOM // 4, 16)),
-             rng.uniform(-40, 40, (N_RANDOM - N_RANDOM // 2 - N_RANDOM // 4, 16))]
-    adv = reference.adversarial_inputs(emu, rng, keras_model.get_layer("fc1").get_weights()[0])
-    X = np.concatenate(parts + [adv.reshape(-1, 16)])
+    X = inputs(emu, keras_model, seed=21, n_random=N_RANDOM)
     return keras_model, hls_model, emu, X
 
 
@@ -175,7 +169,7 @@ def jet_bdt():
     on = l1emu.to_double(l1emu.quantize(thresholds, spec), spec)
     lsb = 2.0 ** -spec.frac
     rng = np.random.default_rng(17)
-    from l1emu.reference.jets import synthetic_jets
+    from l1emu.events.jets import synthetic_jets
 
     X = np.concatenate([synthetic_jets(3000, rng)[0], rng.choice(np.concatenate([on - lsb, on, on + lsb]), (3000, 16))])
     return model, emu, X

@@ -282,7 +282,8 @@ def _bdt_workload(ctx, name, library):
     """The jet BDT (16 features, 5 classes, 100 rounds of depth-4 trees) trained with ``library``
     (sklearn | xgboost), converted by conifer: l1emu vs conifer cpp (bit-exact checked) vs the library's own
     predict on the same trees."""
-    from .reference import bdt, jets
+    from .events import jets
+    from .reference import bdt
 
     size = ctx.size(name)
     what = "scikit-learn GradientBoosting" if library == "sklearn" else "xgboost"

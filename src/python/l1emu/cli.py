@@ -51,7 +51,8 @@ def _parse_signals(values):
 @click.option("--columns", "column", default=None, help="Use this prescale column of the menu.")
 @click.option("--float", "compare_float", is_flag=True,
               help="Also run each algorithm's float_model at the same thresholds (needs TensorFlow).")
-@click.option("--plots/--no-plots", default=True, show_default=True, help="Write the PNG plots.")
+@click.option("--plots/--no-plots", default=None,
+              help="Write the PNG plots [default: when the 'plots' extra (matplotlib, mplhep) is installed].")
 @click.option("--overwrite", is_flag=True, help="Replace the output directory if it exists.")
 @click.option("--workers", type=int, default=None,
               help="Replay the event files as tasks on a local Dask cluster of N worker processes "
@@ -67,6 +68,13 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
 
     from rich.console import Console
     from rich.progress import Progress
+
+    from .menu.plots import plots_available
+
+    if plots is None:
+        plots = plots_available()
+    elif plots and not plots_available():
+        raise CliError("--plots needs matplotlib and mplhep: pip install 'l1emu[plots]', or replay with --no-plots")
 
     from .errors import L1emuError
     from .menu import Menu
@@ -483,8 +491,6 @@ def _reference_files(path):
 
 def _random_inputs(emu, n, rng):
     """Uniform over the input type's range, plus its rails and zeros (random, not adversarial per model)."""
-    import numpy as np
-
     spec = emu.input_precision
     lsb = 2.0 ** -spec.frac
     hi = (2 ** (spec.width - (1 if spec.is_signed else 0)) - 1) * lsb

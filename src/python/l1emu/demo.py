@@ -13,35 +13,36 @@ BACKGROUND_SEED, SIGNAL_SEED = 1, 2  # the models are trained on seeds >= 100 (m
 
 
 def _cache():
-    from .reference.csim import default_cache
+    from .reference import cache
 
-    return os.path.join(default_cache(), "demo")
+    return os.path.join(cache.root(), "demo")
 
 
 def _sample(process, n, seed, fields, echo, progress):
     """An event file of ``process`` with the menu's fields, generated once and reused (keyed by the
-    generator version, the process, seed, size and fields)."""
+    generator version, the process, seed, size and fields). Returns (path, whether it was generated now)."""
     from . import events
+    from .reference import cache
 
-    import hashlib
-
-    digest = hashlib.sha256(" ".join(sorted(fields)).encode()).hexdigest()[:8]
-    key = f"{process}-s{seed}-n{n}-{events.VERSION}-{digest}"
-    path = os.path.join(_cache(), f"{key}.h5")
-    if os.path.exists(path):
-        return path, False
-    os.makedirs(_cache(), exist_ok=True)
     keep = set(fields) | {"event", "label", "n_pileup"}
-    stream = events.generate(process, n, seed, with_constituents=True, with_images="calo_regions" in keep)
-    chunks = ({k: v for k, v in chunk.items() if k in keep} for chunk in stream)
-    events.write(path, chunks, metadata=stream.metadata, progress=progress)
-    return path, True
+    made = []
+
+    def generate(tmp):
+        stream = events.generate(process, n, seed, with_constituents=True, with_images="calo_regions" in keep)
+        chunks = ({k: v for k, v in chunk.items() if k in keep} for chunk in stream)
+        events.write(tmp, chunks, metadata=stream.metadata, progress=progress)
+        made.append(tmp)
+
+    path = cache.cached_build("demo", [" ".join(sorted(fields))], generate,
+                              name=f"{process}-s{seed}-n{n}-{events.VERSION}", suffix=".h5", digits=8)
+    return path, bool(made)
 
 
 def run(model_dir="models", n_events=1_000_000, signal_events=20_000, out="demo-out", check_events=2000,
         threads=0, echo=print, progress_factory=None):
     from . import events
     from .menu import Menu, inputs
+    from .menu.plots import plots_available
     from .menu.replay import needed_fields
     from .validate import references, validate
 
@@ -70,11 +71,13 @@ def run(model_dir="models", n_events=1_000_000, signal_events=20_000, out="demo-
     res = menu.replay(bkg, signals={k: v for k, v in signals.items()}, threads=threads,
                       progress=progress(total, "replay"))
     replay_s = time.perf_counter() - t0
-    res.write(out, overwrite=True)
+    plots = plots_available()  # without the 'plots' extra: rates and report only
+    res.write(out, overwrite=True, plots=plots)
     echo(res.table())
     distinct = n_events + signal_events * len(signals)
     echo(f"replay: {distinct:,} crossings ({n_events:,} zero bias read twice: thresholds, then counts) in "
-         f"{replay_s:.1f} s = {distinct / replay_s:,.0f} crossings/s; report.json, rates.csv and plots in {out}/")
+         f"{replay_s:.1f} s = {distinct / replay_s:,.0f} crossings/s; report.json, rates.csv"
+         f"{' and plots' if plots else ''} in {out}/")
 
     # 3. bit-exactness of every model on a sample of the replayed events
     checks = {}

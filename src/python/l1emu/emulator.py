@@ -6,7 +6,6 @@ import numpy as np
 
 from . import _core, model_file
 from .errors import L1emuError, ModelFileError
-from .fixed import parse_precision
 
 
 class Emulator:
@@ -178,10 +177,3 @@ def load(path, threads: int = 0) -> Emulator:
         return Emulator(graph, threads=threads)
     except ModelFileError as err:
         raise ModelFileError(f"{path}: {err}") from None
-
-
-def check_precision(text, where):
-    try:
-        return str(parse_precision(text))
-    except L1emuError as err:
-        raise L1emuError(f"{where}: {err}") from None

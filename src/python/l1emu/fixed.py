@@ -16,6 +16,14 @@ def parse_precision(text) -> "Spec":
         raise L1emuError(str(err)) from None
 
 
+def check_precision(text, where) -> str:
+    """The canonical spelling of precision ``text``; L1emuError naming ``where`` (a layer, a key) if it is bad."""
+    try:
+        return str(parse_precision(text))
+    except L1emuError as err:
+        raise L1emuError(f"{where}: {err}") from None
+
+
 def quantize(x, precision, check_finite=True) -> np.ndarray:
     """Raw int64 codes of ``x`` assigned to ``precision`` exactly as ap_fixed's double constructor does.
 

@@ -20,8 +20,8 @@ from .io import append, detect_format, info, iter_chunks, merge, read, write, wr
 from .processes import LABELS, PROCESSES
 from .record import (
     FIELDS,
+    HARDWARE_UNITS,
     JET_FEATURES,
-    QUANT,
     fields_for,
     jet_features,
     l1_objects_57,
@@ -48,8 +48,8 @@ def generate_all(process, n_events, seed, **kwargs):
 
 
 __all__ = [
-    "BACKENDS", "BLOCK_SIZE", "Backend", "DEFAULT_CHUNK_SIZE", "DEFAULT_PILEUP", "FIELDS", "JET_FEATURES",
-    "LABELS", "PROCESSES", "ParametricBackend", "QUANT", "Stream", "VERSION", "append", "detect_format",
+    "BACKENDS", "BLOCK_SIZE", "Backend", "DEFAULT_CHUNK_SIZE", "DEFAULT_PILEUP", "FIELDS", "HARDWARE_UNITS",
+    "JET_FEATURES", "LABELS", "PROCESSES", "ParametricBackend", "Stream", "VERSION", "append", "detect_format",
     "fields_for", "generate", "generate_all", "hls4ml_features", "info", "iter_chunks", "iter_generate",
     "jet_features", "jet_image", "jet_mass", "l1_objects_57", "leading_jet_constituents", "merge", "read",
     "to_hardware", "write", "write_h5", "write_parquet",

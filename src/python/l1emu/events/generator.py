@@ -106,10 +106,10 @@ def _finish(rng, truth, pt_meas, idx, valid, angle_res, name):
         pt_meas = np.concatenate([pt_meas, np.zeros((n, k - pt_meas.shape[1]), F32)], 1)
     sel = np.take_along_axis(truth, idx[..., None], 1)
     noise = F32(angle_res) * rng.standard_normal((n, k, 2), F32)
-    q = record.QUANT[name]
-    pt = record.quantize(np.take_along_axis(pt_meas, idx, 1) * valid, q["pt"])
-    eta = record.quantize(sel[..., 1] + noise[..., 0], q["eta"])
-    phi = record.quantize(kin.wrap(sel[..., 2] + noise[..., 1]), q["phi"], phi=True)
+    q = record.HARDWARE_UNITS[name]
+    pt = record.to_hardware_grid(np.take_along_axis(pt_meas, idx, 1) * valid, q["pt"])
+    eta = record.to_hardware_grid(sel[..., 1] + noise[..., 0], q["eta"])
+    phi = record.to_hardware_grid(kin.wrap(sel[..., 2] + noise[..., 1]), q["phi"], phi=True)
     return np.stack([pt, eta, phi], -1) * (pt > 0)[..., None]
 
 
@@ -165,7 +165,7 @@ def _calo_regions(rng, sumet, deposits):
     flat = np.arange(n)[:, None] * n_reg + iphi * n_eta + ieta
     et = diffuse.reshape(-1)
     np.add.at(et, flat[ok], pt[ok].astype(F32))
-    return record.quantize(et, record.QUANT["calo_regions"]["et"]).reshape(n, n_phi, n_eta)
+    return record.to_hardware_grid(et, record.HARDWARE_UNITS["calo_regions"]["et"]).reshape(n, n_phi, n_eta)
 
 
 class ParametricBackend:
@@ -221,11 +221,11 @@ class ParametricBackend:
         soft = r_obj.standard_t(4.0, (n, 2)) * (SOFT_MET_SCALE * np.sqrt(sumet) / math.sqrt(2.0))[:, None]
         met_xy = truth.invisible + soft + _pxy(mu_true[..., 0], mu_true[..., 2])
         met_xy += _pxy(pt - jet_pt, jet_true[..., 2]) + _pxy(eg_true[:, :n_el, 0] - eg_pt[:, :n_el], eg_true[:, :n_el, 2])
-        met_q = record.QUANT["met"]
+        met_q = record.HARDWARE_UNITS["met"]
         met = np.stack(
             [
-                record.quantize(np.hypot(met_xy[:, 0], met_xy[:, 1]), met_q["pt"]),
-                record.quantize(np.arctan2(met_xy[:, 1], met_xy[:, 0]), met_q["phi"], phi=True),
+                record.to_hardware_grid(np.hypot(met_xy[:, 0], met_xy[:, 1]), met_q["pt"]),
+                record.to_hardware_grid(np.arctan2(met_xy[:, 1], met_xy[:, 0]), met_q["phi"], phi=True),
             ],
             -1,
         )

@@ -42,8 +42,8 @@ MUON_ETA_LSB = 0.010875  # uGMT eta step
 
 
 @dataclass(frozen=True)
-class Quant:
-    """Hardware quantization of one quantity: code = floor or round(x / lsb), saturated to ``bits``.
+class HardwareUnit:
+    """Hardware unit of one quantity (its uGT digitization): code = floor or round(x / lsb), saturated to ``bits``.
 
     Azimuthal quantities have ``period`` = the number of codes in 2pi (144 calo, 576 muon): their
     codes are unsigned and wrap around, code = round(phi / lsb) mod period, in [0, period)."""
@@ -65,27 +65,27 @@ class Quant:
         return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
 
 
-CALO_PHI = Quant(CALO_PHI_LSB, 8, False, "round", 144)  # uGT calo phi: unsigned, 0..143
-MUON_PHI = Quant(MUON_PHI_LSB, 10, False, "round", 576)  # uGT muon phi (at the vertex): 0..575
+CALO_PHI = HardwareUnit(CALO_PHI_LSB, 8, False, "round", 144)  # uGT calo phi: unsigned, 0..143
+MUON_PHI = HardwareUnit(MUON_PHI_LSB, 10, False, "round", 576)  # uGT muon phi (at the vertex): 0..575
 
-QUANT = {
-    "met": {"pt": Quant(0.5, 12, False, "floor"), "phi": CALO_PHI},
+HARDWARE_UNITS = {
+    "met": {"pt": HardwareUnit(0.5, 12, False, "floor"), "phi": CALO_PHI},
     "egamma": {
-        "pt": Quant(0.5, 9, False, "floor"),
-        "eta": Quant(CALO_ETA_LSB, 8, True, "round"),
+        "pt": HardwareUnit(0.5, 9, False, "floor"),
+        "eta": HardwareUnit(CALO_ETA_LSB, 8, True, "round"),
         "phi": CALO_PHI,
     },
     "muon": {
-        "pt": Quant(0.5, 9, False, "floor"),
-        "eta": Quant(MUON_ETA_LSB, 9, True, "round"),
+        "pt": HardwareUnit(0.5, 9, False, "floor"),
+        "eta": HardwareUnit(MUON_ETA_LSB, 9, True, "round"),
         "phi": MUON_PHI,
     },
     "jet": {
-        "pt": Quant(0.5, 11, False, "floor"),  # up to 1023.5 GeV
-        "eta": Quant(CALO_ETA_LSB, 8, True, "round"),
+        "pt": HardwareUnit(0.5, 11, False, "floor"),  # up to 1023.5 GeV
+        "eta": HardwareUnit(CALO_ETA_LSB, 8, True, "round"),
         "phi": CALO_PHI,
     },
-    "calo_regions": {"et": Quant(0.5, 10, False, "floor")},
+    "calo_regions": {"et": HardwareUnit(0.5, 10, False, "floor")},
 }
 
 # Acceptance of the L1 object lists (the ADC2021 anomaly-challenge selection).
@@ -165,7 +165,7 @@ def fields_for(with_constituents, with_images):
     return [f for f in FIELDS if f.group in groups]
 
 
-def quantize_codes(x, q):
+def digitize(x, q):
     """Integer hardware codes of physical values ``x`` (saturating)."""
     scaled = np.asarray(x, np.float64) / q.lsb
     codes = np.floor(scaled + 1e-9) if q.rounding == "floor" else np.rint(scaled)
@@ -176,7 +176,7 @@ def _period(q):
     return q.period or round(2 * math.pi / q.lsb)
 
 
-def quantize_phi_codes(phi, q):
+def digitize_phi(phi, q):
     """Unsigned uGT phi codes: round(phi / lsb) mod N, in [0, N) (N = 144 calo, 576 muon).
 
     Any angle works (phi in [-pi, pi) or [0, 2pi)): code c stands for phi = c x lsb modulo 2pi."""
@@ -192,11 +192,11 @@ def phi_from_codes(codes, q):
     return (signed * q.lsb).astype(np.float32)
 
 
-def quantize(x, q, phi=False):
+def to_hardware_grid(x, q, phi=False):
     """Physical values snapped onto the hardware grid (float32, exactly code x LSB; phi in [-pi, pi))."""
     if phi:
-        return phi_from_codes(quantize_phi_codes(x, q), q)
-    return (quantize_codes(x, q) * q.lsb).astype(np.float32)
+        return phi_from_codes(digitize_phi(x, q), q)
+    return (digitize(x, q) * q.lsb).astype(np.float32)
 
 
 def to_hardware(chunk, name):
@@ -206,15 +206,15 @@ def to_hardware(chunk, name):
     (n, 18, 14) region ET codes. pt codes floor(pt / 0.5 GeV); eta codes signed; phi codes unsigned
     (0..143 calo, 0..575 muon). A slot whose pt code is 0 (empty) has all codes 0."""
     values = np.asarray(chunk[name])
-    q = QUANT[name]
+    q = HARDWARE_UNITS[name]
     if name == "calo_regions":
-        return quantize_codes(values, q["et"])
+        return digitize(values, q["et"])
     if name == "met":
-        pt = quantize_codes(values[:, 0], q["pt"])
-        return np.stack([pt, quantize_phi_codes(values[:, 1], q["phi"]) * (pt > 0)], -1)
-    pt = quantize_codes(values[..., 0], q["pt"])
+        pt = digitize(values[:, 0], q["pt"])
+        return np.stack([pt, digitize_phi(values[:, 1], q["phi"]) * (pt > 0)], -1)
+    pt = digitize(values[..., 0], q["pt"])
     codes = np.stack(
-        [pt, quantize_codes(values[..., 1], q["eta"]), quantize_phi_codes(values[..., 2], q["phi"])], -1
+        [pt, digitize(values[..., 1], q["eta"]), digitize_phi(values[..., 2], q["phi"])], -1
     )
     return codes * (pt > 0)[..., None]
 

@@ -11,8 +11,8 @@ Two layouts are recognised, by their tree names:
   branches of ``PhysicsTools/NanoAOD/python/l1trig_cff.py``.
 
 Only objects of bunch crossing 0 are kept. Values are put on l1emu's hardware grid
-(``record.QUANT``): from the hardware integers when the file has them (``jetIEt``, ``L1Jet_hwPt``,
-...), else by quantizing the float branches with ``record.quantize_codes``. The record's acceptance
+(``record.HARDWARE_UNITS``): from the hardware integers when the file has them (``jetIEt``, ``L1Jet_hwPt``,
+...), else by digitizing the float branches with ``record.digitize``. The record's acceptance
 (``record.ACCEPT``) is applied, then each list is pt-ordered and cut to its record length. See
 docs/events.md, section "CMS ROOT files (L1Ntuple, NanoAOD)".
 
@@ -304,16 +304,16 @@ def _wrap_phi(codes, steps):
 
 
 def _object_codes(name, kind, hardware, flat):
-    q = record.QUANT[name]
+    q = record.HARDWARE_UNITS[name]
     if hardware:
         pt = np.asarray(flat["pt"], np.int64) - (MUON_HWPT_OFFSET if kind == "muon" else 0)
         pt = np.clip(pt, q["pt"].code_min, q["pt"].code_max).astype(np.int32)
         eta = np.clip(np.asarray(flat["eta"], np.int64), q["eta"].code_min, q["eta"].code_max).astype(np.int32)
         phi = _wrap_phi(flat["phi"], PHI_STEPS[kind])
     else:
-        pt = record.quantize_codes(flat["pt"], q["pt"])
-        eta = record.quantize_codes(flat["eta"], q["eta"])
-        phi = record.quantize_phi_codes(flat["phi"], q["phi"])
+        pt = record.digitize(flat["pt"], q["pt"])
+        eta = record.digitize(flat["eta"], q["eta"])
+        phi = record.digitize_phi(flat["phi"], q["phi"])
     return pt, eta, phi
 
 
@@ -322,7 +322,7 @@ def _pack_objects(name, plan, start, stop, ak):
     cols = plan.objects[name]
     spec = BRANCHES[plan.flavour][name]
     counts, flat = _jagged(plan.path, cols, start, stop, ak)
-    q = record.QUANT[name]
+    q = record.HARDWARE_UNITS[name]
     ptc, etac, phic = _object_codes(name, spec.kind, plan.hardware[name], flat)
     pt = (ptc * q["pt"].lsb).astype(np.float32)
     eta = (etac * q["eta"].lsb).astype(np.float32)
@@ -347,13 +347,13 @@ def _pack_met(plan, start, stop, ak):
     n = stop - start
     cols = plan.objects["met"]
     counts, flat = _jagged(plan.path, cols, start, stop, ak)
-    q = record.QUANT["met"]
+    q = record.HARDWARE_UNITS["met"]
     if plan.hardware["met"]:
         ptc = np.clip(np.asarray(flat["pt"], np.int64), q["pt"].code_min, q["pt"].code_max).astype(np.int32)
         phic = _wrap_phi(flat["phi"], PHI_STEPS["calo"])
     else:
-        ptc = record.quantize_codes(flat["pt"], q["pt"])
-        phic = record.quantize_phi_codes(flat["phi"], q["phi"])
+        ptc = record.digitize(flat["pt"], q["pt"])
+        phic = record.digitize_phi(flat["phi"], q["phi"])
     ev = np.repeat(np.arange(n, dtype=np.int64), counts)
     keep = (np.asarray(flat["type"]) == K_MISSING_ET) & (np.asarray(flat["bx"]) == 0)
     idx = np.flatnonzero(keep)

@@ -36,13 +36,14 @@ def quantized_table(values, precision):
     """values rounded to nearest and saturated into the table type, as exact float64 values."""
     from ..fixed import quantize, to_double
 
-    spec = _spec_text(precision, rounding="RND", saturation="SAT")
+    spec = _spec_text(precision, quantization="RND", overflow="SAT")
     return to_double(quantize(np.asarray(values, dtype=np.float64), spec), spec)
 
 
-def _spec_text(p, rounding=None, saturation=None):
+def _spec_text(p, quantization="TRN", overflow="WRAP"):
+    """An l1emu precision with the modes named as Spec.quantization / Spec.overflow name them."""
     base = "fixed" if p.signed else "ufixed"
-    return f"{base}<{p.width},{p.integer},{rounding or 'TRN'},{saturation or 'WRAP'}>"
+    return f"{base}<{p.width},{p.integer},{quantization},{overflow}>"
 
 
 def inv_n_constant(n, bits=18):

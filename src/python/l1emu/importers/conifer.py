@@ -4,9 +4,9 @@ norm to score_t, per-class sums in tree order assigned to score_t, then multipli
 
 import numpy as np
 
-from ..emulator import Emulator, check_precision
+from ..emulator import Emulator
 from ..errors import L1emuError, UnsupportedLayerError
-from ..fixed import quantize
+from ..fixed import check_precision, quantize
 
 LAYER = "bdt"
 

@@ -15,6 +15,7 @@ Public helpers: :func:`write_plots`, :func:`auc`, :func:`roc_points`, :func:`rat
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import math
 import os
@@ -22,6 +23,8 @@ import re
 from fractions import Fraction
 
 import numpy as np
+
+from ..errors import L1emuError
 
 __all__ = ["write_plots", "auc", "roc_points", "rate_curve", "wilson_interval", "safe_name"]
 
@@ -297,6 +300,18 @@ def _budget(h, info):
     return float(b) if b is not None and np.isfinite(float(b)) and float(b) > 0 else None
 
 
+_SeedView = collections.namedtuple("_SeedView", "bx prescale budget thr lsb bg sig nb")
+
+
+def _seed_view(seed, h, report):
+    """What the plots of one seed read: crossing rate, prescale, rate budget, threshold code, LSB, background and
+    signal histograms, number of background events."""
+    info = _seed_info(report, seed)
+    bg, sig = _hist_arrays(h)
+    return _SeedView(float(report.get("bunch_crossing_rate_hz") or 0.0), _prescale(info), _budget(h, info),
+                     getattr(h, "threshold_raw", None), _lsb(h), bg, sig, _n_background(h, bg))
+
+
 def _visible_range(h, bg, sig):
     """Index range [i0, i1] of threshold codes worth showing (where any events are, plus the threshold)."""
     total = bg.copy()
@@ -322,14 +337,7 @@ def _lsb(h) -> float:
 
 
 def _plot_rate_vs_threshold(seed, h, report, path):
-    bx = float(report.get("bunch_crossing_rate_hz") or 0.0)
-    info = _seed_info(report, seed)
-    prescale = _prescale(info)
-    budget = _budget(h, info)
-    thr = getattr(h, "threshold_raw", None)
-    lsb = _lsb(h)
-    bg, sig = _hist_arrays(h)
-    nb = _n_background(h, bg)
+    bx, prescale, budget, thr, lsb, bg, sig, nb = _seed_view(seed, h, report)
     codes, rate, lo, hi = rate_curve(h, bx, prescale)
     i0, i1 = _visible_range(h, bg, sig)
     sl = slice(i0, i1 + 1)
@@ -393,13 +401,7 @@ _SIG_COLORS = ["#e42536", "#5790fc", "#f89c20", "#964a8b", "#9c9ca1", "#7a21dd",
 
 
 def _plot_roc(seed, h, report, path):
-    bx = float(report.get("bunch_crossing_rate_hz") or 0.0)
-    info = _seed_info(report, seed)
-    prescale = _prescale(info)
-    budget = _budget(h, info)
-    thr = getattr(h, "threshold_raw", None)
-    bg, sig = _hist_arrays(h)
-    nb = _n_background(h, bg)
+    bx, prescale, budget, thr, _, bg, sig, nb = _seed_view(seed, h, report)
     bkg_eff, sig_eff = roc_points(h)
     rate_khz = bkg_eff * bx / prescale / 1e3
 
@@ -486,10 +488,7 @@ def _rebin(h, bg, sig, i0, i1, target: int = 60):
 def _plot_score(seed, h, report, path):
     import mplhep
 
-    thr = getattr(h, "threshold_raw", None)
-    lsb = _lsb(h)
-    bg, sig = _hist_arrays(h)
-    nb = _n_background(h, bg)
+    _, _, _, thr, lsb, bg, sig, nb = _seed_view(seed, h, report)
     i0, i1 = _visible_range(h, bg, sig)
     edges_idx, gbg, gsig, k = _rebin(h, bg, sig, i0, i1)
     edges = (int(h.code_min) + edges_idx) * lsb
@@ -685,14 +684,23 @@ def _plot_turn_on(report, sample, path, max_seeds=8):
 # entry point
 
 
+def plots_available() -> bool:
+    """Whether the 'plots' extra (matplotlib, mplhep) is installed."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("matplotlib", "mplhep"))
+
+
 def write_plots(result, folder) -> list[str]:
     """Write the replay's PNG plots into ``folder`` (created if missing); returns the paths written.
 
     Per score seed: ``rate_vs_threshold_<seed>.png``, ``roc_<seed>.png``, ``score_<seed>.png``; for the
     menu: ``overlap.png`` (if the report has overlaps) and ``rate_vs_pileup.png`` (if it has pileup bins).
     Seed names go through :func:`safe_name` (cut to 120 characters plus a hash of the name when longer);
-    names that collide after it get ``_2``, ``_3``... suffixes.
+    names that collide after it get ``_2``, ``_3``... suffixes. L1emuError if matplotlib or mplhep is missing.
     """
+    if not plots_available():
+        raise L1emuError("the plots need matplotlib and mplhep: pip install 'l1emu[plots]'")
     import matplotlib
 
     report = getattr(result, "report", None) or {}

@@ -4,8 +4,6 @@ model with the same precisions), plus the reference jet BDT. Needs the 'conifer'
 nlohmann-json headers (Debian nlohmann-json3-dev)."""
 
 import contextlib
-import fcntl
-import hashlib
 import importlib.util
 import os
 import shutil
@@ -13,7 +11,7 @@ import sys
 
 import numpy as np
 
-from .csim import default_cache
+from . import cache as build_cache
 
 _LOADED = {}  # build key -> bridge module (an extension module is initialised once per process)
 
@@ -60,13 +58,11 @@ def convert_sklearn(clf, name, precision="ap_fixed<18,8>", split=None, cache=Non
     ``split`` ('<' or '<=') overrides the splitting convention (sklearn's own is '<=')."""
     import conifer
 
-    cache = cache or default_cache()
-    cfg = {"Backend": "cpp", "ProjectName": "bdt", "OutputDir": os.path.join(cache, "conifer", "projects", name),
+    cfg = {"Backend": "cpp", "ProjectName": "bdt", "OutputDir": os.path.join(build_cache.root(cache), "conifer",
+                                                                              "projects", name),
            "Precision": precision, **precisions}
-    os.makedirs(os.path.dirname(cfg["OutputDir"]), exist_ok=True)
     # Parallel workers may build the same project: one writes, compiles and reads its JSON at a time.
-    with open(cfg["OutputDir"] + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with build_cache.locked(cfg["OutputDir"]):
         with _splitting_convention("sklearn", split):
             model = conifer.converters.convert_from_sklearn(clf, cfg)
         return compile(model, cache=cache)
@@ -77,12 +73,10 @@ def convert_xgboost(booster, name, precision="ap_fixed<18,8>", cache=None, **pre
     it (cached); ``precisions`` as for ``convert_sklearn``. The trees' scores are xgboost's margins."""
     import conifer
 
-    cache = cache or default_cache()
-    cfg = {"Backend": "cpp", "ProjectName": "bdt", "OutputDir": os.path.join(cache, "conifer", "projects", name),
+    cfg = {"Backend": "cpp", "ProjectName": "bdt", "OutputDir": os.path.join(build_cache.root(cache), "conifer",
+                                                                              "projects", name),
            "Precision": precision, **precisions}
-    os.makedirs(os.path.dirname(cfg["OutputDir"]), exist_ok=True)
-    with open(cfg["OutputDir"] + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with build_cache.locked(cfg["OutputDir"]):
         model = conifer.converters.convert_from_xgboost(booster, cfg)
         return compile(model, cache=cache)
 
@@ -93,35 +87,25 @@ def compile(model, cache=None):  # noqa: A001 - mirrors conifer's model.compile(
     import conifer
 
     setup_environment()
-    cache = cache or default_cache()
     cfg = model.config
     model.write()  # the model JSON and bridge.cpp
     with open(os.path.join(cfg.output_dir, "bridge.cpp")) as f:
         bridge = f.read().replace(f"conifer_bridge_{model._stamp}", "conifer_bridge_STAMP")
-    h = hashlib.sha256(bridge.encode())
     header = os.path.join(os.path.dirname(conifer.backends.cpp.writer.__file__), "include", "conifer.h")
     with open(header, "rb") as f:
-        h.update(f.read())
-    h.update(f"{conifer.__version__} {os.environ['XILINX_AP_INCLUDE']} {sys.version}".encode())
-    key = h.hexdigest()[:20]
+        material = (bridge, f.read(), f"{conifer.__version__} {os.environ['XILINX_AP_INCLUDE']} {sys.version}")
+    key = build_cache.digest(material)
     # conifer names the module conifer_bridge_<seconds since epoch>: two models built in the same second share
     # a module name, and the second import in a process then returns the first module (other types, wrong
     # scores). A stamp derived from the content is unique per library.
     stamp = int(key[:12], 16)
-    lib = os.path.join(cache, "conifer", "libs", f"{key}-{stamp}.so")
     if key not in _LOADED:
-        if not os.path.exists(lib):
+        def build(tmp):
             model._stamp = stamp
             model.compile()
-            os.makedirs(os.path.dirname(lib), exist_ok=True)
-            tmp = f"{lib}.{os.getpid()}.tmp"  # several workers may build the same library
-            with open(tmp + ".stamp", "w") as f:
-                f.write(str(model._stamp))
-            shutil.copy(os.path.join(cfg.output_dir, f"conifer_bridge_{model._stamp}.so"), tmp)
-            os.replace(tmp + ".stamp", lib + ".stamp")
-            os.replace(tmp, lib)
-        with open(lib + ".stamp") as f:
-            stamp = f.read().strip()
+            shutil.copy(os.path.join(cfg.output_dir, f"conifer_bridge_{stamp}.so"), tmp)
+
+        lib = build_cache.cached_build("conifer/libs", material, build, suffix=f"-{stamp}.so", cache=cache)
         spec = importlib.util.spec_from_file_location(f"conifer_bridge_{stamp}", lib)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -131,10 +115,10 @@ def compile(model, cache=None):  # noqa: A001 - mirrors conifer's model.compile(
 
 
 def train_jet_bdt(n_estimators=20, max_depth=3, n_train=5000, seed=0):
-    """A scikit-learn GradientBoostingClassifier on the synthetic 16-feature, 5-class jets of l1emu.reference.jets."""
+    """A scikit-learn GradientBoostingClassifier on the synthetic 16-feature, 5-class jets of l1emu.events.jets."""
     from sklearn.ensemble import GradientBoostingClassifier
 
-    from .jets import synthetic_jets
+    from ..events.jets import synthetic_jets
 
     X, y = synthetic_jets(n_train, np.random.default_rng(seed))
     return GradientBoostingClassifier(n_estimators=n_estimators, max_depth=max_depth, random_state=seed).fit(X, y)
@@ -144,7 +128,7 @@ def train_jet_bdt_xgboost(n_estimators=20, max_depth=3, n_train=5000, seed=0):
     """An xgboost XGBClassifier on the same synthetic jets as ``train_jet_bdt``."""
     import xgboost
 
-    from .jets import synthetic_jets
+    from ..events.jets import synthetic_jets
 
     X, y = synthetic_jets(n_train, np.random.default_rng(seed))
     return xgboost.XGBClassifier(n_estimators=n_estimators, max_depth=max_depth, random_state=seed,

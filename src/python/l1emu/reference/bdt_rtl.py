@@ -9,8 +9,6 @@ process the first precision imported serves every later converter (a second prec
 codes). The project is therefore written, and events converted, by conifer in a fresh Python process.
 """
 
-import contextlib
-import fcntl
 import glob
 import hashlib
 import json
@@ -25,8 +23,8 @@ import numpy as np
 
 from ..atomic import atomic_file
 from ..errors import L1emuError
+from . import cache as build_cache
 from .bdt import setup_environment
-from .csim import default_cache
 
 # Runs in a fresh interpreter (see the module docstring): argv[1] is a job file written by _conifer_job.
 _CONIFER_JOB = """
@@ -111,14 +109,6 @@ def _conifer_job(ensemble, config, write=False, events=None):
         return np.load(job["codes"]) if events is not None else None
 
 
-@contextlib.contextmanager
-def _locked(path):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def _config(model, output_dir):
     from conifer.backends.vhdl.writer import VHDLConfig
 
@@ -136,7 +126,7 @@ def _prepare(model, X, cache):
     them (its ap_fixed converter for the model's precision; cached beside the project by event bytes). What
     is missing is made by one conifer job: each job compiles a converter."""
     setup_environment()  # XILINX_AP_INCLUDE: the same ap_fixed casts as the cpp build
-    cache = cache or default_cache()
+    cache = build_cache.root(cache)
     ensemble, precision = _ensemble(model), _precision(model)
     h = _backend_hash()
     h.update(json.dumps([ensemble, precision, _ghdl_version(), _CONIFER_JOB], sort_keys=True).encode())
@@ -148,7 +138,7 @@ def _prepare(model, X, cache):
         h.update(X.tobytes())
         inputs = os.path.join(f"{path}-inputs", h.hexdigest()[:24] + ".npy")  # under the project's lock
         os.makedirs(os.path.dirname(inputs), exist_ok=True)
-    with _locked(path):
+    with build_cache.locked(path):
         build = not os.path.exists(done)
         convert = inputs is not None and not os.path.exists(inputs)
         if build:

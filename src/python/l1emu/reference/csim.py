@@ -1,40 +1,34 @@
-"""hls4ml conversion + C simulation with a content-addressed cache of compiled libraries."""
+"""hls4ml conversion + C simulation, compiled libraries and outputs kept in the build cache (reference.cache)."""
 
 import ctypes
-import fcntl
 import glob
-import hashlib
 import os
 import shutil
 
 import numpy as np
 
-
-def default_cache():
-    return os.environ.get("L1EMU_CACHE", os.path.join(os.getcwd(), ".l1emu-cache"))
+from . import cache as build_cache
 
 
-def _firmware_hash(output_dir):
-    h = hashlib.sha256(os.path.abspath(output_dir).encode())  # the library reads weights/*.txt from there
+def _firmware_material(output_dir):
+    """What the compiled library is a function of (its cache key)."""
+    yield os.path.abspath(output_dir)  # the library reads weights/*.txt from there
     files = sorted(glob.glob(os.path.join(output_dir, "firmware", "**", "*"), recursive=True))
     files.append(os.path.join(output_dir, "myproject_bridge.cpp"))  # build_lib.sh carries a random stamp
     for path in files:
         if os.path.isfile(path) and not path.endswith(".so"):
-            h.update(os.path.relpath(path, output_dir).encode())
+            yield os.path.relpath(path, output_dir)
             with open(path, "rb") as f:
-                h.update(f.read())
-    return h.hexdigest()[:20]
+                yield f.read()
 
 
 def convert(keras_model, name, hls_config=None, backend="Vitis", io_type="io_parallel", cache=None, **kwargs):
     """Convert with hls4ml and compile its C simulation, or load the library compiled earlier from the
     same generated sources. Returns the hls4ml ModelGraph, ready for predict/trace."""
-    cache = cache or default_cache()
+    cache = build_cache.root(cache)
     output_dir = os.path.join(cache, "projects", name)
-    os.makedirs(os.path.join(cache, "projects"), exist_ok=True)
     # Parallel test workers may ask for the same project: one writes and compiles it at a time.
-    with open(output_dir + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with build_cache.locked(output_dir):
         return _convert_locked(keras_model, output_dir, name, hls_config, backend, io_type, cache, **kwargs)
 
 
@@ -49,14 +43,15 @@ def _convert_locked(keras_model, output_dir, name, hls_config, backend, io_type,
     # trace() recompiles in place, outside this lock; see predict).
     hls_model.config.trace_output = any(layer.get_attr("trace", False) for layer in hls_model.get_layers())
     hls_model.write()
-    lib = os.path.join(cache, "libs", f"{name}-{_firmware_hash(output_dir)}.so")
-    if not os.path.exists(lib):
+    compiled = []
+
+    def build(tmp):
         hls_model.compile()
-        built = glob.glob(os.path.join(output_dir, "firmware", "*.so"))
-        os.makedirs(os.path.dirname(lib), exist_ok=True)
-        shutil.copy(max(built, key=os.path.getmtime), lib + ".tmp")
-        os.replace(lib + ".tmp", lib)
-    else:
+        compiled.append(max(glob.glob(os.path.join(output_dir, "firmware", "*.so")), key=os.path.getmtime))
+        shutil.copy(compiled[0], tmp)
+
+    lib = build_cache.cached_build("libs", _firmware_material(output_dir), build, name=name, suffix=".so", cache=cache)
+    if not compiled:
         # The weights are read at run time from the project's weights/*.txt, which write() just produced.
         hls_model._top_function_lib = ctypes.cdll.LoadLibrary(lib)
     hls_model._l1emu_lib = lib
@@ -74,27 +69,24 @@ def predict(hls_model, X, trace=False, cache=None):
     if lib is None:
         raise ValueError("predict: the hls4ml model was not built by l1emu.reference.convert")
     X = np.ascontiguousarray(X)
-    h = hashlib.sha256(os.path.basename(lib).encode())
-    h.update(f"{X.dtype.str}{X.shape}{trace}".encode())
-    h.update(X.tobytes())
-    path = os.path.join(cache or default_cache(), "outputs", h.hexdigest()[:24] + ".npz")
-    if os.path.exists(path):
-        with np.load(path) as f:
-            out = f["__out__"]
-            return (out, {k: f[k] for k in f.files if k != "__out__"}) if trace else out
-    if trace:
-        if not hls_model.config.trace_output:
-            raise ValueError("predict(trace=True): convert the model with Trace set on the layers to trace")
-        hls_model.compile = lambda: None  # trace() would rebuild the library convert built with tracing
-        try:
-            out, layers = hls_model.trace(X)
-        finally:
-            del hls_model.compile
-        layers = {k: np.asarray(v) for k, v in layers.items()}
-    else:
-        out, layers = hls_model.predict(X), {}
-    out = np.asarray(out)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    np.savez(path + ".tmp.npz", __out__=out, **layers)
-    os.replace(path + ".tmp.npz", path)
-    return (out, layers) if trace else out
+    if trace and not hls_model.config.trace_output:
+        raise ValueError("predict(trace=True): convert the model with Trace set on the layers to trace")
+
+    def run(tmp):
+        if trace:
+            hls_model.compile = lambda: None  # trace() would rebuild the library convert built with tracing
+            try:
+                out, layers = hls_model.trace(X)
+            finally:
+                del hls_model.compile
+            layers = {k: np.asarray(v) for k, v in layers.items()}
+        else:
+            out, layers = hls_model.predict(X), {}
+        with open(tmp, "wb") as f:
+            np.savez(f, __out__=np.asarray(out), **layers)
+
+    material = (os.path.basename(lib), f"{X.dtype.str}{X.shape}{trace}", X.tobytes())
+    path = build_cache.cached_build("outputs", material, run, suffix=".npz", digits=24, cache=cache)
+    with np.load(path) as f:
+        out = f["__out__"]
+        return (out, {k: f[k] for k in f.files if k != "__out__"}) if trace else out

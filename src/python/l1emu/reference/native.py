@@ -2,17 +2,16 @@
 the project's bridge, whose ``<project>_double`` converts doubles to the input types and the outputs back, as a
 CMSSW producer does around a model .so) built ``-O3 -march=native`` into a small program that reads events
 from a binary file, calls the top function once per event in a loop, writes the outputs and prints how long
-the loop took. Built once per generated-source content, compiler flags and CPU, cached like reference.csim."""
+the loop took. Built once per generated-source content, compiler flags and CPU, in the build cache (reference.cache)."""
 
-import fcntl
-import hashlib
 import os
 import subprocess
 import tempfile
 
 import numpy as np
 
-from .csim import _firmware_hash, default_cache
+from . import cache as build_cache
+from .csim import _firmware_material
 
 FLAGS = ["-O3", "-march=native", "-std=c++17"]
 
@@ -66,7 +65,6 @@ def _cpu_key():
 
 def build(hls_model, cache=None):
     """Path of the native loop program of ``hls_model`` (a model from reference.convert, already written)."""
-    cache = cache or default_cache()
     prj = hls_model.config.get_output_dir()
     top = hls_model.config.get_project_name()
     ins, outs = _sizes(hls_model.get_input_variables()), _sizes(hls_model.get_output_variables())
@@ -78,34 +76,25 @@ def build(hls_model, cache=None):
                             warm_args=args(lambda k: f"warm_in[{k}].data()", lambda k: f"warm_out[{k}].data()"),
                             loop_args=args(lambda k: f"in[{k}].data() + i * IN[{k}]",
                                            lambda k: f"out[{k}].data() + i * OUT[{k}]"))
-    h = hashlib.sha256(f"{_firmware_hash(prj)} {FLAGS} {_cpu_key()}".encode())
-    h.update(driver.encode())
-    exe = os.path.join(cache, "native", f"{os.path.basename(prj)}-{h.hexdigest()[:20]}")
-    if os.path.exists(exe):
-        return exe
-    os.makedirs(os.path.dirname(exe), exist_ok=True)
-    with open(exe + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(exe):
-            return exe
-        src = f"{exe}.{os.getpid()}.driver.cpp"
+    firmware = build_cache.digest(_firmware_material(prj))
+
+    def compile_loop(tmp):
+        src = f"{tmp}.driver.cpp"
         with open(src, "w") as f:
             f.write(driver)
-        tmp = f"{exe}.{os.getpid()}.tmp"
         weights = os.path.join(prj, "firmware", "weights")
         cmd = ["g++", *FLAGS, f"-I{prj}", f"-I{os.path.join(prj, 'firmware', 'ap_types')}",
                f'-DWEIGHTS_DIR="{weights}"', os.path.join(prj, "firmware", f"{top}.cpp"),
                os.path.join(prj, f"{top}_bridge.cpp"), src, "-o", tmp]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise RuntimeError(f"building the native loop of {prj} failed: {done.stderr.strip()[-2000:]}")
-            os.replace(tmp, exe)
         finally:
-            for path in (src, tmp):
-                if os.path.exists(path):
-                    os.remove(path)
-    return exe
+            os.remove(src)
+        if done.returncode != 0:
+            raise RuntimeError(f"building the native loop of {prj} failed: {done.stderr.strip()[-2000:]}")
+
+    return build_cache.cached_build("native", (f"{firmware} {FLAGS} {_cpu_key()}", driver), compile_loop,
+                                    name=os.path.basename(prj), cache=cache)
 
 
 def run(exe, inputs, out_sizes):

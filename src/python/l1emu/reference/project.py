@@ -5,9 +5,7 @@ every layer call (names and sizes from l1emu.from_project's reading of the same 
 for layers built with Trace=True."""
 
 import ctypes
-import fcntl
 import glob
-import hashlib
 import os
 import re
 import shutil
@@ -17,7 +15,8 @@ import numpy as np
 import numpy.ctypeslib as npc
 
 from ..errors import ProjectError
-from .csim import _firmware_hash, default_cache
+from . import cache as build_cache
+from .csim import _firmware_material
 
 
 class ProjectReference:
@@ -27,7 +26,7 @@ class ProjectReference:
         from ..importers.hls4ml_project import graph_from_project
 
         self.path = os.path.abspath(os.fspath(path))
-        self.cache = cache or default_cache()
+        self.cache = build_cache.root(cache)
         self.top = top
         self.graph = graph_from_project(self.path, top)
         self.layer_names = [layer["name"] for layer in self.graph["layers"]]
@@ -41,7 +40,7 @@ class ProjectReference:
         if not m:
             raise ProjectError(f"{self._bridge}: no <project>_double bridge function")
         self._entry = m.group(1) + "_double"
-        self._key = _firmware_hash(self.path)
+        self._key = build_cache.digest(_firmware_material(self.path))
         self._libs = {}
 
     def _lib(self, trace):
@@ -50,9 +49,7 @@ class ProjectReference:
         name = os.path.basename(self.path.rstrip(os.sep))
         lib = os.path.join(self.cache, "libs", f"{name}-{self._key}{'-trace' if trace else ''}.so")
         # (reference.convert caches its build of this very directory under the same name: reused)
-        os.makedirs(os.path.dirname(lib), exist_ok=True)
-        with open(lib + ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with build_cache.locked(lib):
             if not os.path.exists(lib):
                 self._build(lib, trace)
         self._libs[trace] = ctypes.cdll.LoadLibrary(lib)
@@ -143,18 +140,16 @@ class ProjectReference:
 
     def _cached(self, X, trace):
         X = np.ascontiguousarray(X, dtype=np.float64)
-        h = hashlib.sha256(f"project-{self._key}-{trace}-{X.shape}".encode())
-        h.update(X.tobytes())
-        path = os.path.join(self.cache, "outputs", h.hexdigest()[:24] + ".npz")
-        if os.path.exists(path):
-            with np.load(path) as f:
-                outs = [f[f"__out{i}__"] for i in range(len(self.graph["outputs"]))]
-                return outs, {k: f[k] for k in f.files if not k.startswith("__out")}
-        outs, layers = self._run(X, trace)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        np.savez(path + ".tmp.npz", **{f"__out{i}__": o for i, o in enumerate(outs)}, **layers)
-        os.replace(path + ".tmp.npz", path)
-        return outs, layers
+
+        def run(tmp):
+            outs, layers = self._run(X, trace)
+            np.savez(tmp, **{f"__out{i}__": o for i, o in enumerate(outs)}, **layers)
+
+        material = (f"project-{self._key}-{trace}-{X.shape}", X.tobytes())
+        path = build_cache.cached_build("outputs", material, run, suffix=".npz", digits=24, cache=self.cache)
+        with np.load(path) as f:
+            outs = [f[f"__out{i}__"] for i in range(len(self.graph["outputs"]))]
+            return outs, {k: f[k] for k in f.files if not k.startswith("__out")}
 
     def predict(self, X):
         """Float outputs of the project's C simulation: a list of (n_events, size) arrays."""

@@ -38,8 +38,9 @@ def build(kind, files):
                 config = json.load(f)["config"]
         except (OSError, ValueError, KeyError) as err:
             raise L1emuError(f"{files}: not a conifer model file ({err})") from None
-        config["output_dir"] = os.path.join(reference.csim.default_cache(), "conifer", "projects", f"ref-{tag}")
-        return bdt.compile(conifer.model.load_model(files, new_config=config)), "conifer cpp"
+        config["output_dir"] = os.path.join(reference.cache.root(), "conifer", "projects", f"ref-{tag}")
+        with reference.cache.locked(config["output_dir"]):  # one writer of the project at a time
+            return bdt.compile(conifer.model.load_model(files, new_config=config)), "conifer cpp"
     from .. import firmware
     from ..keras_layers import load_model
 

@@ -7,7 +7,7 @@ scalar parameters (alpha, theta, slope, shift) are the literals hls4ml prints, a
 
 import re
 
-from ...emulator import check_precision
+from ...fixed import check_precision
 from ...errors import UnsupportedLayerError
 from ...fixed import quantize
 from .common import precision, weight_codes

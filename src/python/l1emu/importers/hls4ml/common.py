@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ...emulator import check_precision
+from ...fixed import check_precision
 from ...errors import L1emuError
 from ...fixed import quantize
 

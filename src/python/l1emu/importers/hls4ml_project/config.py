@@ -3,7 +3,7 @@ static constants evaluated (integer arithmetic, enumerators, literals) the way t
 
 import re
 
-from ...emulator import check_precision
+from ...fixed import check_precision
 from ...errors import L1emuError, ProjectError
 from .source import error, type_text
 

@@ -1,6 +1,26 @@
-"""Test helpers: adversarial inputs at the edges of a model's input type."""
+"""The test cases shared between test files (tests never import each other): the models, configurations and
+inputs of each family in a module of its own (cases.dense, cases.conv, ...), and here adversarial inputs at
+the edges of a model's input type."""
 
 import numpy as np
+
+import l1emu
+
+
+def set_precision(cfg, names, **precision):
+    """Update the Precision keys of layers (a name or a list of names) in an hls4ml config."""
+    for name in [names] if isinstance(names, str) else names:
+        entry = cfg["LayerName"].setdefault(name, {})
+        if not isinstance(entry.get("Precision"), dict):
+            entry["Precision"] = {"result": entry["Precision"]} if "Precision" in entry else {}
+        entry["Precision"].update(precision)
+
+
+def codes_of(values, spec):
+    """Raw codes of csim output values, which must be values of the output type."""
+    codes = l1emu.quantize(values, spec)
+    assert np.array_equal(l1emu.to_double(codes, spec), values), "csim output is not a value of the output type"
+    return codes
 
 
 def adversarial_inputs(emu, rng, weights=None):

@@ -1,0 +1,30 @@
+"""Replay saved cases (prefix.l1emu, prefix.x.npy, prefix.want.npy in $L1EMU_SANITIZED_CASES) in the sanitized
+build: run by the CTest test sanitized_kernels (tests/cpp/CMakeLists.txt), which preloads libasan."""
+
+import glob
+import os
+import sys
+
+import numpy as np
+
+import l1emu
+
+failures = 0
+cases = sorted(p[: -len(".l1emu")] for p in glob.glob(os.path.join(os.environ["L1EMU_SANITIZED_CASES"], "*.l1emu")))
+print(f"l1emu from {os.path.dirname(l1emu.__file__)}")
+for case in cases:
+    X, want = np.load(case + ".x.npy"), np.load(case + ".want.npy")
+    # every evaluation path: the fastest (auto), the forced across-events lanes kernel, the non-VNNI GEMM
+    # loop, the scalar reference; batches of 7 on two pool threads next to one call
+    bad = 0
+    for engine in ("auto", "lanes", "gemm_generic", "reference"):
+        os.environ["L1EMU_ENGINE"] = engine
+        emu = l1emu.load(case + ".l1emu", threads=2)
+        for batch in (len(X), 7):
+            outs = [emu.predict_raw(X[i:i + batch]) for i in range(0, len(X), batch)]
+            outs = [o if isinstance(o, list) else [o] for o in outs]
+            got = np.concatenate([np.concatenate([o.reshape(len(o), -1) for o in out], axis=1) for out in outs])
+            bad += int(np.sum(got != want))
+    print(f"{case}: {want.size} codes x 4 engines x 2 batchings, {bad} mismatches")
+    failures += bad
+sys.exit(1 if failures or not cases else 0)
