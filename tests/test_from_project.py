@@ -329,7 +329,8 @@ def test_hand_edited_project_equals_its_compiled_csim(variant, report):
 @pytest.mark.parametrize("variant,edit,layer", [("one_lsb", _one_lsb, "fc1"), ("narrow_type", _narrow_type, "fc2")])
 def test_perturbed_project_is_followed_and_validate_names_the_layer(variant, edit, layer, report):
     hls_model, src, d = _edited(variant, edit)
-    _check_defaults(src)  # the edit has the effect the test expects
+    with _locked(src):
+        _check_defaults(src)  # the edit has the effect the test expects
     emu = l1emu.from_project(d)
     X = _inputs(emu, seed=12)
     bad, _ = _mismatches(emu, compile_project(d), X)
@@ -409,10 +410,13 @@ def test_cli_validate_and_info_with_a_project_directory(tmp_path):
 
     from l1emu.cli import main
 
-    hls_model, _, edited = _edited("narrow_type", _narrow_type)
-    path = hls_model.config.get_output_dir()
-    with _locked(path):
-        emu = l1emu.from_project(path)
+    _, _, edited_src = _edited("narrow_type", _narrow_type)
+    # private copies: other test workers rewrite the cached projects (reference.convert, _edited) meanwhile
+    copies = tmp_path / "copies"
+    path, edited = _copy(copies), str(copies / "edited")
+    with _locked(edited_src):
+        shutil.copytree(edited_src, edited, ignore=shutil.ignore_patterns("*.so"))
+    emu = l1emu.from_project(path)
     model = str(tmp_path / "jet.l1emu")
     emu.save(model)
     runner = CliRunner()
