@@ -132,7 +132,8 @@ def test_thread_budget(monkeypatch):
 
 
 def test_thread_budget_environment():
-    """L1EMU_THREADS sets the budget at import; a bad value is an error naming the variable."""
+    """L1EMU_THREADS sets the budget when l1emu is first used; a bad value is an error naming the variable,
+    at the command line one line with exit status 2 (no traceback)."""
     import os
     import subprocess
     import sys
@@ -144,6 +145,15 @@ def test_thread_budget_environment():
     bad = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, L1EMU_THREADS="many"),
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "L1EMU_THREADS" in bad.stderr
+    model = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "jet_tagger.l1emu")
+    cli = subprocess.run([sys.executable, "-c", "from l1emu.cli import main; main()", "info", model],
+                         env=dict(os.environ, L1EMU_THREADS="many"), capture_output=True, text=True)
+    assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stderr
+    assert "environment variable L1EMU_THREADS must be an integer from 1 to 1024, got 'many'" in cli.stderr + cli.stdout
+    pinned = subprocess.run([sys.executable, "-c", "import l1emu; l1emu.set_thread_budget(2); "
+                             "l1emu.load(%r); print(l1emu.thread_budget())" % model],
+                            env=dict(os.environ, L1EMU_THREADS="3"), capture_output=True, text=True)
+    assert pinned.returncode == 0 and pinned.stdout.strip() == "2", pinned.stderr  # a call wins over the variable
 
 
 def _exact_code(x, s):

@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 from . import _core, model_file
+from .threads import apply_environment
 from .errors import L1emuError, ModelFileError
 
 
@@ -18,6 +19,7 @@ class Emulator:
 
     def __init__(self, graph: dict, threads: int = 0):
         self.threads = threads  # checked first: a bad argument fails before any work
+        apply_environment()
         self.graph = graph
         inp = graph["input"]
         self.input_shape = tuple(inp["shape"])

@@ -19,20 +19,33 @@ def _check(value, where):
     return int(value)
 
 
+_from_environment = None  # None: L1EMU_THREADS not read yet; then True/False (read / overridden by a call)
+
+
 def set_thread_budget(n: int) -> None:
-    """At most n threads evaluate at once in this process."""
+    """At most n threads evaluate at once in this process (takes precedence over L1EMU_THREADS)."""
+    global _from_environment
     _core.set_thread_budget(_check(n, "thread budget"))
+    _from_environment = False
 
 
 def thread_budget() -> int:
     """The current process-wide thread budget."""
+    apply_environment()
     return int(_core.thread_budget())
 
 
-_env = os.environ.get("L1EMU_THREADS")
-if _env not in (None, ""):
-    try:
-        _value = int(_env)
-    except ValueError:
-        _value = _env
-    set_thread_budget(_check(_value, "environment variable L1EMU_THREADS"))
+def apply_environment() -> None:
+    """Read L1EMU_THREADS once, when the first emulator is made (not at import: a bad value is then one
+    L1emuError where l1emu is used, which the CLI reports as one line)."""
+    global _from_environment
+    if _from_environment is not None:
+        return
+    env = os.environ.get("L1EMU_THREADS")
+    if env not in (None, ""):
+        try:
+            value = int(env)
+        except ValueError:
+            value = env
+        _core.set_thread_budget(_check(value, "environment variable L1EMU_THREADS"))
+    _from_environment = True
