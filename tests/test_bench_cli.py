@@ -21,7 +21,7 @@ NN_ANCHORS = {"hls4ml csim", "native -O3 loop", "QKeras/TF", "TF XLA-jit"}
 @pytest.mark.xdist_group("bench")
 def test_bench_rows_bit_exact_and_json(tmp_path):
     out = tmp_path / "bench.json"
-    only = ["mlp", "bdt", "bdt_xgb", "menu"]
+    only = ["mlp", "bdt", "bdt_xgb", "menu", "menu_goal"]
     r = CliRunner().invoke(main, ["bench", "--only", ",".join(only), "--events", "300", "--models", MODELS,
                                   "--json", str(out)])
     assert r.exit_code == 0, r.output
@@ -44,8 +44,9 @@ def test_bench_rows_bit_exact_and_json(tmp_path):
     for name, lib in (("bdt", "scikit-learn"), ("bdt_xgb", "xgboost")):
         anchors = rep["workloads"][name]["anchors"]
         assert set(anchors) == {"conifer cpp", lib} and anchors["conifer cpp"]["bit_exact"] is True
-    menu = rep["workloads"]["menu"]
-    assert menu["unit"] == "crossings" and menu["peak_rss_mb"]["300"] > 0
+    for name in ("menu", "menu_goal"):
+        menu = rep["workloads"][name]
+        assert menu["unit"] == "crossings" and menu["peak_rss_mb"]["300"] > 0
     # the printed table: the CPU in its title, a row per workload and anchor
     assert bench.cpu_name() in r.output
     for name, w in rep["workloads"].items():
@@ -86,7 +87,7 @@ def test_bench_missing_packages_are_named_and_the_rest_runs(monkeypatch):
 
 
 def test_bench_registry_is_the_documented_list():
-    assert bench.WORKLOADS == ("mlp", "vae", "deepsets", "conv", "narrow_conv", "bdt", "bdt_xgb", "menu")
+    assert bench.WORKLOADS == ("mlp", "vae", "deepsets", "conv", "narrow_conv", "bdt", "bdt_xgb", "menu", "menu_goal")
     r = CliRunner().invoke(main, ["bench", "--help"])
     assert all(name in r.output for name in bench.WORKLOADS)
 

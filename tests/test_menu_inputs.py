@@ -95,3 +95,8 @@ def test_affine_scaling_and_scale_table_errors(tmp_path):
         inputs.load_scaling(path, 2)
     with pytest.raises(inputs.InputError, match="unknown input builder 'nope'"):
         inputs.builder("nope")
+    x = np.zeros((5, 2))
+    x[3, 1] = np.nan
+    with pytest.raises(inputs.InputError, match="input 1 of event 3 is not finite"):
+        inputs.UgtShiftScaling(
+            "fixed<18,13>", np.zeros(2, np.int64), np.ones(2, np.int64)).apply(x)

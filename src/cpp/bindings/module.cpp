@@ -11,6 +11,7 @@
 #include "../graph/pool.h"
 #include "../graph/registry.h"
 #include "../layers/mac.h"
+#include "../menu/ugt_scaling.h"
 
 namespace py = pybind11;
 using namespace l1emu;
@@ -42,6 +43,21 @@ py::array_t<double> codes_to_doubles(const I64Array &c, const std::string &spec)
     const int64_t *src = c.data();
     double *dst = out.mutable_data();
     for (py::ssize_t i = 0; i < c.size(); ++i) dst[i] = fixed::to_double(src[i], s);
+    return out;
+}
+
+py::array_t<double> ugt_shift(const F64Array &x, const I64Array &offsets, const I64Array &shifts,
+                              const std::string &unscaled) {
+    if (x.ndim() != 2 || x.shape(1) != offsets.size() || offsets.size() != shifts.size())
+        throw std::invalid_argument("ugt_shift: expected x of shape (n_events, k) and k offsets and shifts");
+    const Spec s = fixed::parse_spec(unscaled);
+    py::array_t<double> out(std::vector<py::ssize_t>{x.shape(0), x.shape(1)});
+    const double *src = x.data();
+    double *dst = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        menu::ugt_shift(src, size_t(x.shape(0)), size_t(x.shape(1)), offsets.data(), shifts.data(), s, dst);
+    }
     return out;
 }
 
@@ -170,6 +186,8 @@ PYBIND11_MODULE(_core, mod) {
     mod.def("to_double", &codes_to_doubles, py::arg("codes"), py::arg("spec"),
             "float64 values of codes (ap_fixed's to_double).");
 
+    mod.def("ugt_shift", &ugt_shift, py::arg("x"), py::arg("offsets"), py::arg("shifts"), py::arg("unscaled"),
+            "The uGT AXOL1TL input scaling: float64 values of (unscaled_t(x) - offset) >> shift.");
     mod.def("set_thread_budget", &graph::set_thread_budget, py::arg("n"),
             "At most n threads evaluate at once in this process, over all emulators and calls.");
     mod.def("thread_budget", &graph::thread_budget, "The process-wide thread budget (L1EMU_THREADS or hardware threads).");

@@ -38,6 +38,7 @@ SIZES = {  # (full, quick)
     "bdt": (Size(100_000, 20_000), Size(20_000, 5_000)),
     "bdt_xgb": (Size(100_000, 20_000), Size(20_000, 5_000)),
     "menu": (Size(1_000_000, 100_000), Size(20_000, 20_000)),  # crossings timed; slow = the smaller RSS point
+    "menu_goal": (Size(4_000_000, 1_000_000), Size(200_000, 200_000)),
 }
 
 
@@ -325,18 +326,18 @@ print(json.dumps({"seconds": seconds, "n_events": res.report["background"]["n_ev
 """
 
 
-def _menu_workload(ctx, name="menu"):
+def _menu_workload(ctx, name, menu_file, what):
     from . import demo
     from .menu import Menu
     from .menu.replay import needed_fields
 
     size = ctx.size(name)
-    menu_path = os.path.join(ctx.model_dir, "menu.yaml")
+    menu_path = os.path.join(ctx.model_dir, menu_file)
     if not os.path.isfile(menu_path):
-        raise BenchError(f"--models {ctx.model_dir!r}: no menu.yaml there (run from the l1emu source tree, "
+        raise BenchError(f"--models {ctx.model_dir!r}: no {menu_file} there (run from the l1emu source tree, "
                          "or pass --models)")
     menu = Menu.load(menu_path)
-    res = Result(name, f"demo menu replay ({len(menu.algorithms)} models, {len(menu.seeds)} seeds) from HDF5, "
+    res = Result(name, f"{what} ({len(menu.algorithms)} models, {len(menu.seeds)} seeds) from HDF5, "
                  "in a subprocess", unit="crossings", n_events=size.events)
     solved = any(s.rate_hz is not None for s in menu.seeds.values())
     fields = needed_fields(menu)
@@ -380,7 +381,9 @@ def _workloads():
                                                 lambda: _conv_narrow(ctx), _normal((40, 40, 1), 1.0), tf_batch=256),
         "bdt": lambda ctx: _bdt_workload(ctx, "bdt", "sklearn"),
         "bdt_xgb": lambda ctx: _bdt_workload(ctx, "bdt_xgb", "xgboost"),
-        "menu": _menu_workload,
+        "menu": lambda ctx: _menu_workload(ctx, "menu", "menu.yaml", "demo menu replay"),
+        "menu_goal": lambda ctx: _menu_workload(ctx, "menu_goal", "menu_goal.yaml",
+                                                "issue-13 goal menu: dense AD VAE+KL, jet MLP, BDT, 10 cut seeds"),
     }
 
 

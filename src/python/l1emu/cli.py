@@ -506,12 +506,12 @@ def _random_inputs(emu, n, rng):
 @click.option("--quick", is_flag=True, help="Fewer events per workload (about a minute once references are built).")
 @click.option("--only", "only", default=None, metavar="NAMES",
               help="Comma-separated workloads to run [default: all]: mlp, vae, deepsets, conv, narrow_conv, bdt, "
-                   "bdt_xgb, menu.")
+                   "bdt_xgb, menu, menu_goal.")
 @click.option("--events", type=int, default=None, help="Events per workload (and at most this many for the slow "
                                                        "anchors), instead of the built-in sizes.")
 @click.option("--threads", type=int, default=0, show_default=True, help="Emulator threads (0 = all cores).")
 @click.option("--models", "model_dir", default="models", show_default=True, type=click.Path(file_okay=False),
-              help="Folder of the bundled models and menu.yaml.")
+              help="Folder of the bundled models, menu.yaml and menu_goal.yaml.")
 @click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False), help="Write the results as JSON.")
 def bench(quick, only, events, threads, model_dir, json_path):
     """Throughput of every workload against its anchors (hls4ml csim, the natively compiled firmware loop,

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..errors import L1emuError
 from ..events import record
-from ..fixed import parse_precision, quantize, to_double
+from .. import _core
+from ..fixed import parse_precision
 
 
 class InputError(L1emuError):
@@ -85,13 +86,10 @@ class UgtShiftScaling:
 
     def apply(self, x):
         x = np.asarray(x, np.float64).reshape(len(x), -1)
-        spec = str(parse_precision(self.unscaled))
-        width = parse_precision(spec).width
-        tmp = quantize(quantize_value(x, spec) - self.offsets, spec)  # unscaled_t(x) - offset, into unscaled_t
-        right = np.maximum(self.shifts, 0)
-        left = np.maximum(-self.shifts, 0)
-        shifted = np.where(self.shifts >= 0, tmp >> right, _wrap(tmp << left, width))
-        return to_double(shifted, spec)
+        try:
+            return _core.ugt_shift(x, self.offsets, self.shifts, self.unscaled)
+        except ValueError as err:
+            raise InputError(f"uGT input scaling: {err}") from None
 
     def to_dict(self):
         return {"kind": "ugt_shift", "unscaled": self.unscaled, "offsets": self.offsets.tolist(),
@@ -111,15 +109,6 @@ class AffineScaling:
 
     def to_dict(self):
         return {"kind": "affine", "offsets": self.offsets.tolist(), "scales": self.scales.tolist()}
-
-
-def quantize_value(x, spec):
-    return to_double(quantize(x, spec), spec)
-
-
-def _wrap(codes, width):
-    half = np.int64(1) << (width - 1)
-    return ((codes + half) & ((np.int64(1) << width) - 1)) - half
 
 
 def _int_list(doc, key, n, lo, hi, where):

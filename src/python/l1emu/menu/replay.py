@@ -176,20 +176,31 @@ class _Evaluator:
                 by_alg.setdefault(seeds[n].algorithm, []).append(seeds[n])
         self.masked = {a: [s.require for s in ss] for a, ss in by_alg.items()
                        if all(s.require is not None and s.references() <= set(self.cut_only) for s in ss)}
+        self._chunk, self._memo = None, {}
+
+    def _expr(self, node, chunk, decisions):
+        """expr.evaluate, once per node and chunk: a require cut serves the masks, the decisions and the
+        histograms of its seed (decisions are a function of the chunk, so the memo cannot go stale)."""
+        if chunk is not self._chunk:
+            self._chunk, self._memo = chunk, {}
+        key = id(node)
+        if key not in self._memo:
+            self._memo[key] = expr.evaluate(node, chunk, decisions)
+        return self._memo[key]
 
     def cuts(self, chunk):
         decisions = {}
         for name in self.cut_only:
-            decisions[name] = expr.evaluate(self.menu.seeds[name].cut, chunk, decisions)
+            decisions[name] = self._expr(self.menu.seeds[name].cut, chunk, decisions)
         return decisions
 
     def masks(self, chunk, cuts):
         """{algorithm: events it must be evaluated on} for the algorithms whose seeds all require cuts."""
         out = {}
         for alg, nodes in self.masked.items():
-            m = expr.evaluate(nodes[0], chunk, cuts)
+            m = self._expr(nodes[0], chunk, cuts)
             for node in nodes[1:]:
-                m = m | expr.evaluate(node, chunk, cuts)
+                m = m | self._expr(node, chunk, cuts)
             out[alg] = m
         return out
 
@@ -222,11 +233,11 @@ class _Evaluator:
                 continue
             seed = self.menu.seeds[name]
             if seed.kind == "cut":
-                decisions[name] = expr.evaluate(seed.cut, chunk, decisions)
+                decisions[name] = self._expr(seed.cut, chunk, decisions)
             else:
                 fired = scores[seed.algorithm][:, seed.output] >= seed.threshold_raw
                 if seed.require is not None:
-                    fired &= expr.evaluate(seed.require, chunk, decisions)
+                    fired = fired & self._expr(seed.require, chunk, decisions)
                 decisions[name] = fired
         return decisions
 
@@ -234,7 +245,7 @@ class _Evaluator:
         seed = self.menu.seeds[name]
         if seed.require is None:
             return np.ones(len(next(iter(chunk.values()))), bool)
-        return expr.evaluate(seed.require, chunk, decisions)
+        return self._expr(seed.require, chunk, decisions)
 
 
 def _closure(menu, names):
@@ -253,6 +264,51 @@ def _closure(menu, names):
 
 # -- event sources -------------------------------------------------------------------------------------
 
+def prefetched(iterable, depth=2):
+    """The items of ``iterable``, produced by a reader thread up to ``depth`` ahead: file reading (h5py,
+    pyarrow release the GIL) overlaps the compute on the previous chunk. Memory stays bounded by ``depth``
+    chunks; an exception in the reader is raised here, in order; closing the generator stops the reader."""
+    import queue
+    import threading
+
+    q = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read():
+        try:
+            for item in iterable:
+                if not put((item, None)):
+                    return
+        except BaseException as err:  # handed to the consumer, raised there
+            put((None, err))
+            return
+        put((done, None))
+
+    reader = threading.Thread(target=read, name="l1emu-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item, err = q.get()
+            if err is not None:
+                raise err
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
 @dataclass
 class Source:
     """One sample: event files (or in-memory chunk iterables, for tests and generated streams)."""
@@ -266,6 +322,9 @@ class Source:
         return [it if isinstance(it, str) else "<stream>" for it in self.items]
 
     def chunks(self, chunk_size, fields):
+        return prefetched(self._chunks(chunk_size, fields))
+
+    def _chunks(self, chunk_size, fields):
         for it in self.items:
             if isinstance(it, str):
                 try:
@@ -327,23 +386,28 @@ def _chunks_of(sample, item, chunk_size, fields):
 
 
 class ScoreCache:
-    """Raw score codes of pass 1 kept for pass 2 of the same shard (same chunks), within a memory budget:
-    the models of rate-solved seeds then run once per crossing, not twice. Beyond the budget, pass 2
-    recomputes what is missing (same codes: the emulation is deterministic)."""
+    """Raw score codes and cut decisions of pass 1 kept for pass 2 of the same shard (same chunks), within a
+    memory budget: the models of rate-solved seeds then run once per crossing, not twice, and cuts are
+    evaluated once. Beyond the budget, pass 2 recomputes what is missing (same values: it is deterministic)."""
 
     def __init__(self, budget_bytes=128 << 20):
         self.budget, self.used, self.store = budget_bytes, 0, {}
 
-    def put(self, key, scores):
-        size = sum(a.nbytes for a in scores.values())
+    @staticmethod
+    def _size(scores, cuts):
+        return sum(a.nbytes for a in scores.values()) + sum(a.nbytes for a in cuts.values())
+
+    def put(self, key, scores, cuts):
+        size = self._size(scores, cuts)
         if self.used + size <= self.budget:
-            self.store[key] = scores
+            self.store[key] = (scores, cuts)
             self.used += size
 
     def pop(self, key):
-        scores = self.store.pop(key, {})
-        self.used -= sum(a.nbytes for a in scores.values())
-        return scores
+        """(scores, cuts) of chunk ``key``; empty dicts when it was not kept."""
+        scores, cuts = self.store.pop(key, ({}, {}))
+        self.used -= self._size(scores, cuts)
+        return scores, cuts
 
 
 def histogram_shard(menu, sample, item, chunk_size, fields, tick=None, cache=None, shard=0):
@@ -360,7 +424,7 @@ def histogram_shard(menu, sample, item, chunk_size, fields, tick=None, cache=Non
         cuts = ev.cuts(chunk)
         scores = ev.scores(chunk, algs, ev.masks(chunk, cuts))
         if cache is not None:
-            cache.put((shard, k), scores)
+            cache.put((shard, k), scores, cuts)
         dec = ev.decide(chunk, scores, deps, known=cuts)
         for n in solved:
             s = menu.seeds[n]
@@ -419,9 +483,9 @@ def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PIL
     counts = Counts(seeds, tuple(pileup_edges))
     counters = [PrescaleCounter(menu.seeds[n].prescale) for n in seeds]
     for k, chunk in enumerate(_chunks_of(sample, item, chunk_size, fields)):
-        cuts = ev.cuts(chunk)
+        known, cuts = cache.pop((shard, k)) if cache is not None else ({}, {})
+        cuts = cuts or ev.cuts(chunk)
         masks = ev.masks(chunk, cuts)
-        known = cache.pop((shard, k)) if cache is not None else {}
         scores = {**known, **ev.scores(chunk, [a for a in score_algs if a not in known], masks)}
         dec = ev.decide(chunk, scores, known=cuts)
         decided = np.stack([dec[n] for n in seeds], 1)
