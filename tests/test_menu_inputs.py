@@ -1,59 +1,22 @@
 """Input builders: the uGT scaling against ap_fixed.h, the builders against the event record."""
 
-import os
-import subprocess
-
 import numpy as np
 import pytest
 
 import l1emu
 from l1emu import events
 from l1emu.menu import inputs
-from l1emu.reference import cache
 
-HERE = os.path.dirname(__file__)
-
-
-def _ap_types():
-    import hls4ml
-
-    return os.path.join(os.path.dirname(hls4ml.__file__), "templates", "vivado", "ap_types")
-
-
-def _reference_binary(input_w, input_i):
-    source = os.path.join(HERE, "cpp", "ugt_scaling.cpp")
-    with open(source, "rb") as f:
-        material = (f.read(), f"{input_w},{input_i}")
-
-    def build(tmp):
-        subprocess.run(["g++", "-O1", "-std=c++17", f"-DINPUT_W={input_w}", f"-DINPUT_I={input_i}", "-I", _ap_types(),
-                        source, "-o", tmp], check=True, capture_output=True)
-
-    return cache.cached_build("bin", material, build, name="ugt_scaling", digits=16)
-
-
-def _reference(x, offsets, shifts, input_w, input_i):
-    text = " ".join(map(str, [len(offsets), *offsets, *shifts, *np.asarray(x).reshape(-1)]))
-    out = subprocess.run([_reference_binary(input_w, input_i)], input=text, capture_output=True, text=True, check=True)
-    return np.array(out.stdout.split(), np.int64).reshape(np.shape(x))
+from .cases import ugt
 
 
 @pytest.mark.parametrize("input_type", [(14, 6), (10, 4), (18, 13)])
 def test_ugt_shift_scaling_matches_ap_fixed(input_type, report):
-    rng = np.random.default_rng(7)
-    n_in = 57
-    offsets = rng.integers(-512, 512, n_in)
-    shifts = rng.integers(-16, 16, n_in)
-    offsets[:4], shifts[:4] = [511, -512, 0, 0], [15, -16, 0, 1]  # rails of ad_offset_t / ad_shift_t
-    # hardware codes: typical, zero, the wrap of unscaled_t's 13 integer bits (+-4096), far beyond it
-    rows = [rng.integers(-300, 2048, (3000, n_in)), np.zeros((1, n_in), np.int64),
-            rng.choice([4095, 4096, -4096, -4097, 8191, 2047, -1, 1, 511, 512, -512], (500, n_in)),
-            rng.integers(-20000, 20000, (500, n_in))]
-    x = np.concatenate(rows)
+    x, offsets, shifts = ugt.case()
     scaling = inputs.UgtShiftScaling("fixed<18,13>", offsets, shifts)
     input_t = f"fixed<{input_type[0]},{input_type[1]},RND_CONV,SAT>"
     got = l1emu.quantize(scaling.apply(x), input_t)
-    want = _reference(x, offsets, shifts, *input_type)
+    want = ugt.reference(x, offsets, shifts, *input_type)
     mismatches = int(np.sum(got != want))
     report(f"uGT input scaling vs ap_fixed.h ({input_t}): {x.size} inputs, {mismatches} mismatching codes")
     assert mismatches == 0

@@ -14,7 +14,7 @@ from l1emu import reference as ref
 
 from . import cmake_tests
 from .cases import activations as act
-from .cases import anomaly, bdt, conv, dense
+from .cases import anomaly, bdt, conv, dense, ugt
 from .cases import vae_conv as vae
 
 N_EVENTS = 2000  # per case: every adversarial group keeps some events
@@ -130,6 +130,9 @@ def test_kernels_under_sanitizers(tmp_path, report):
         np.save(prefix + ".x.npy", X)
         np.save(prefix + ".want.npy", want)
         prefixes.append(prefix)
+    x, offsets, shifts = ugt.case()  # the menu's uGT input scaling kernel, checked as the firmware casts it
+    np.savez(tmp_path / "ugt_scaling.npz", x=x, offsets=offsets, shifts=shifts,
+             want=ugt.reference(x, offsets, shifts, 14, 6))
     cmake_tests.build("sanitized_package")  # the ASan + UBSan _core beside a copy of the package
     status, output, log = cmake_tests.ctest("sanitized_kernels", env={"L1EMU_SANITIZED_CASES": str(tmp_path)},
                                             timeout=900)
@@ -138,4 +141,4 @@ def test_kernels_under_sanitizers(tmp_path, report):
         report("asan+ubsan " + line.split("/")[-1].replace("--", "/"))
     assert status == 0, log[-3000:]
     assert "Sanitizer" not in output and "runtime error" not in output
-    assert len(lines) == len(CASES) and all(line.endswith(" 0 mismatches") for line in lines), log[-3000:]
+    assert len(lines) == len(CASES) + 1 and all(line.endswith(" 0 mismatches") for line in lines), log[-3000:]

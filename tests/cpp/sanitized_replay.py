@@ -27,4 +27,11 @@ for case in cases:
             bad += int(np.sum(got != want))
     print(f"{case}: {want.size} codes x 4 engines x 2 batchings, {bad} mismatches")
     failures += bad
+ugt = os.path.join(os.environ["L1EMU_SANITIZED_CASES"], "ugt_scaling.npz")
+if os.path.exists(ugt):  # the menu's uGT input scaling, cast to input_t fixed<14,6,RND_CONV,SAT>
+    d = np.load(ugt)
+    y = l1emu._core.ugt_shift(d["x"].astype(np.float64), d["offsets"], d["shifts"], "fixed<18,13>")
+    bad = int(np.sum(l1emu.quantize(y, "fixed<14,6,RND_CONV,SAT>") != d["want"]))
+    print(f"{ugt}: {d['want'].size} codes, {bad} mismatches")
+    failures += bad
 sys.exit(1 if failures or not cases else 0)
