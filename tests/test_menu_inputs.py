@@ -28,6 +28,11 @@ def test_builders_follow_the_event_record():
     assert x.shape == (300, 57) and x.dtype == np.float64
     jets = events.to_hardware(chunk, "jet")
     np.testing.assert_array_equal(x[:, 27:].reshape(300, 10, 3), jets)  # MET, 4 e/gamma, 4 muons, then jets
+    met = events.to_hardware(chunk, "met")
+    np.testing.assert_array_equal(x[:, :3], np.stack([met[:, 0], np.zeros(300), met[:, 1]], 1))
+    np.testing.assert_array_equal(x[:, 3:15].reshape(300, 4, 3), events.to_hardware(chunk, "egamma"))
+    np.testing.assert_array_equal(x[:, 15:27].reshape(300, 4, 3), events.to_hardware(chunk, "muon"))
+    assert x[:, :3].any() and x[:, 3:15].any() and x[:, 15:27].any()
     np.testing.assert_array_equal(inputs.build("leading_jet_features", chunk), chunk["jet_features"])
     np.testing.assert_array_equal(inputs.build("leading_jet_constituents", chunk), chunk["jet_constituents"][:, 0])
     regions = inputs.build("calo_regions", chunk)

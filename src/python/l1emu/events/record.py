@@ -219,16 +219,18 @@ def to_hardware(chunk, name):
     return codes * (pt > 0)[..., None]
 
 
-def l1_objects_57(chunk):
-    """(n, 57) float32 in hardware units: MET, 4 e/gamma, 4 muons, 10 jets, each (pt, eta, phi).
+def l1_objects_57(chunk, dtype=np.float32):
+    """(n, 57) in hardware units (float32 by default): MET, 4 e/gamma, 4 muons, 10 jets, each (pt, eta, phi).
 
     The codes of ``to_hardware`` (uGT conventions: phi unsigned, 0..143 calo, 0..575 muon); MET's eta
     is 0. This is the input layout of the CMS / ADC2021 anomaly-detection models."""
     met = to_hardware(chunk, "met")
     n = met.shape[0]
-    met3 = np.stack([met[:, 0], np.zeros(n, np.int32), met[:, 1]], -1)[:, None, :]
-    parts = [met3, to_hardware(chunk, "egamma"), to_hardware(chunk, "muon"), to_hardware(chunk, "jet")]
-    return np.concatenate(parts, axis=1).reshape(n, 57).astype(np.float32)
+    out = np.zeros((n, 19, 3), dtype)  # filled in place: no concatenated copies
+    out[:, 0, 0], out[:, 0, 2] = met[:, 0], met[:, 1]
+    for name, first, last in (("egamma", 1, 5), ("muon", 5, 9), ("jet", 9, 19)):
+        out[:, first:last] = to_hardware(chunk, name)
+    return out.reshape(n, 57)
 
 
 def leading_jet_constituents(chunk):

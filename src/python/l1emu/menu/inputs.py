@@ -31,7 +31,7 @@ class Builder:
 
 
 def _l1_objects_57(chunk):
-    return record.l1_objects_57(chunk).astype(np.float64)
+    return record.l1_objects_57(chunk, np.float64)
 
 
 def _field(name, shape, hardware=False):

@@ -188,6 +188,16 @@ class _Evaluator:
             self._memo[key] = expr.evaluate(node, chunk, decisions)
         return self._memo[key]
 
+    def inputs(self, alg, chunk):
+        """The model inputs of ``alg`` on ``chunk``, built once per chunk for algorithms sharing a builder and
+        scale table (e.g. two anomaly scores of one encoder)."""
+        if chunk is not self._chunk:
+            self._chunk, self._memo = chunk, {}
+        key = (alg.inputs, alg.scaling or id(alg.scale))  # a table loaded from one file is one table
+        if key not in self._memo:
+            self._memo[key] = inputs.build(alg.inputs, chunk, alg.scale)
+        return self._memo[key]
+
     def cuts(self, chunk):
         decisions = {}
         for name in self.cut_only:
@@ -208,7 +218,7 @@ class _Evaluator:
         out = {}
         for name in algorithms:
             alg = self.menu.algorithms[name]
-            x = inputs.build(alg.inputs, chunk, alg.scale)
+            x = self.inputs(alg, chunk)
             mask = None if masks is None else masks.get(name)
             if mask is None:
                 out[name] = self._predict(alg, x)
