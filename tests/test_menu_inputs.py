@@ -10,15 +10,26 @@ from l1emu.menu import inputs
 from .cases import ugt
 
 
-@pytest.mark.parametrize("input_type", [(14, 6), (10, 4), (18, 13)])
-def test_ugt_shift_scaling_matches_ap_fixed(input_type, report):
+# the uGT's unscaled_t (wrapping: the vectorized path) and others that take the general path: saturating,
+# a negative frac, one narrower than the largest left shift (every bit shifted out)
+UNSCALED = {"fixed<18,13>": "ap_fixed<18,13>", "fixed<12,9,RND,SAT>": "ap_fixed<12,9,AP_RND,AP_SAT>",
+            "fixed<10,12>": "ap_fixed<10,12>", "fixed<12,12>": "ap_fixed<12,12>"}
+
+
+@pytest.mark.parametrize("input_type, unscaled", [((14, 6), "fixed<18,13>"), ((10, 4), "fixed<18,13>"),
+                                                  ((18, 13), "fixed<18,13>"), ((14, 6), "fixed<12,9,RND,SAT>"),
+                                                  ((14, 6), "fixed<10,12>"), ((14, 6), "fixed<12,12>")])
+def test_ugt_shift_scaling_matches_ap_fixed(input_type, unscaled, report):
     x, offsets, shifts = ugt.case()
-    scaling = inputs.UgtShiftScaling("fixed<18,13>", offsets, shifts)
+    if unscaled == "fixed<12,12>":
+        shifts[4] = -12  # >= width: every bit leaves
+    scaling = inputs.UgtShiftScaling(unscaled, offsets, shifts)
     input_t = f"fixed<{input_type[0]},{input_type[1]},RND_CONV,SAT>"
     got = l1emu.quantize(scaling.apply(x), input_t)
-    want = ugt.reference(x, offsets, shifts, *input_type)
+    want = ugt.reference(x, offsets, shifts, *input_type, UNSCALED[unscaled])
     mismatches = int(np.sum(got != want))
-    report(f"uGT input scaling vs ap_fixed.h ({input_t}): {x.size} inputs, {mismatches} mismatching codes")
+    report(f"uGT input scaling vs ap_fixed.h (unscaled_t {unscaled}, input_t {input_t}): {x.size} inputs, "
+           f"{mismatches} mismatching codes")
     assert mismatches == 0
 
 

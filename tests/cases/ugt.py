@@ -17,22 +17,23 @@ def _ap_types():
     return os.path.join(os.path.dirname(hls4ml.__file__), "templates", "vivado", "ap_types")
 
 
-def _reference_binary(input_w, input_i):
+def _reference_binary(input_w, input_i, unscaled_t):
     source = os.path.join(CPP, "ugt_scaling.cpp")
     with open(source, "rb") as f:
-        material = (f.read(), f"{input_w},{input_i}")
+        material = (f.read(), f"{input_w},{input_i},{unscaled_t}")
 
     def build(tmp):
-        subprocess.run(["g++", "-O1", "-std=c++17", f"-DINPUT_W={input_w}", f"-DINPUT_I={input_i}", "-I", _ap_types(),
-                        source, "-o", tmp], check=True, capture_output=True)
+        subprocess.run(["g++", "-O1", "-std=c++17", f"-DINPUT_W={input_w}", f"-DINPUT_I={input_i}",
+                        f"-DUNSCALED_T={unscaled_t}", "-I", _ap_types(), source, "-o", tmp], check=True,
+                       capture_output=True)
 
     return cache.cached_build("bin", material, build, name="ugt_scaling", digits=16)
 
 
-def reference(x, offsets, shifts, input_w, input_i):
-    """input_t codes of the firmware's scaling of integer hardware codes x (n, k)."""
+def reference(x, offsets, shifts, input_w, input_i, unscaled_t="ap_fixed<18,13>"):
+    """input_t codes of the firmware's scaling of integer hardware codes x (n, k); unscaled_t as a C++ type."""
     text = " ".join(map(str, [len(offsets), *offsets, *shifts, *np.asarray(x).reshape(-1)]))
-    out = subprocess.run([_reference_binary(input_w, input_i)], input=text, capture_output=True, text=True, check=True)
+    out = subprocess.run([_reference_binary(input_w, input_i, unscaled_t)], input=text, capture_output=True, text=True, check=True)
     return np.array(out.stdout.split(), np.int64).reshape(np.shape(x))
 
 

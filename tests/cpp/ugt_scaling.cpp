@@ -6,7 +6,10 @@
 #include <vector>
 #include "ap_fixed.h"
 
-typedef ap_fixed<18, 13> unscaled_t;
+#ifndef UNSCALED_T
+#define UNSCALED_T ap_fixed<18, 13>
+#endif
+typedef UNSCALED_T unscaled_t;
 typedef ap_fixed<10, 10> ad_offset_t;
 typedef ap_fixed<5, 5> ad_shift_t;
 typedef ap_fixed<INPUT_W, INPUT_I, AP_RND_CONV, AP_SAT> input_t;

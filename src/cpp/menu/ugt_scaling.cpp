@@ -10,24 +10,59 @@
 
 namespace l1emu::menu {
 
+namespace {
+
+// The uGT's own case: unscaled_t wraps (ap_fixed's default overflow) and has no negative frac, so the
+// difference is exact at unscaled_t's LSB and both wraps are sign extensions of the low `width` bits:
+// branch-free, vectorized (variable per-lane shifts: AVX-512 / AVX2 clones).
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void shift_rows_wrap(
+    const int64_t *codes, size_t rows, size_t k, const int64_t *off, const int64_t *right, const int64_t *left,
+    int drop, double lsb, double *y) {
+    for (size_t r = 0; r < rows; ++r) {
+        const int64_t *c = codes + r * k;
+        double *yr = y + r * k;
+        for (size_t i = 0; i < k; ++i) {
+            const int64_t t = int64_t(uint64_t(c[i] - off[i]) << drop) >> drop;
+            const int64_t shifted = int64_t(uint64_t(t) << (left[i] + drop)) >> drop;  // left[i] = 0 if right
+            yr[i] = double(shifted >> right[i]) * lsb;
+        }
+    }
+}
+
+}  // namespace
+
+
 void ugt_shift(const double *x, size_t n, size_t k, const int64_t *offsets, const int64_t *shifts,
                const fixed::Spec &unscaled, double *y) {
     const fixed::Spec &s = unscaled;
     if (!s.is_signed || s.width > 32) throw std::invalid_argument("ugt_shift: unscaled_t must be signed, <= 32 bits");
     const int frac = s.frac(), f = std::max(frac, 0);  // the difference is exact at f (offsets are integers)
-    std::vector<int64_t> off(k);
-    for (size_t i = 0; i < k; ++i) off[i] = offsets[i] << f;
+    std::vector<int64_t> off(k), right(k), left(k);
+    for (size_t i = 0; i < k; ++i) {
+        off[i] = offsets[i] << f;
+        right[i] = std::clamp<int64_t>(shifts[i], 0, 63);
+        left[i] = std::clamp<int64_t>(-shifts[i], 0, 63 - (64 - s.width));
+    }
+    bool wrap_fast = s.o == fixed::OMode::WRAP && frac >= 0;
+    for (size_t i = 0; i < k; ++i) wrap_fast &= -shifts[i] < s.width;  // else every bit leaves: the general path
     const double lsb = std::ldexp(1.0, -frac);
     constexpr size_t kRows = 64;  // events per pass: their codes stay in L1
     std::vector<int64_t> codes(kRows * k);
     for (size_t e0 = 0; e0 < n; e0 += kRows) {
         const size_t rows = std::min(kRows, n - e0), m = rows * k;
         const double *xb = x + e0 * k;
-        for (size_t j = 0; j < m; ++j)
+        bool finite = true;
+        for (size_t j = 0; j < m; ++j) finite &= std::isfinite(xb[j]);
+        for (size_t j = 0; !finite && j < m; ++j)
             if (!std::isfinite(xb[j]))
                 throw std::invalid_argument("ugt_shift: input " + std::to_string(j % k) + " of event " +
                                             std::to_string(e0 + j / k) + " is not finite");
         layers::mac::from_doubles(xb, m, s, codes.data());  // unscaled_t(x)
+        if (wrap_fast) {
+            shift_rows_wrap(codes.data(), rows, k, off.data(), right.data(), left.data(), 64 - s.width, lsb,
+                            y + e0 * k);
+            continue;
+        }
         for (size_t r = 0; r < rows; ++r) {
             const int64_t *c = codes.data() + r * k;
             double *yr = y + (e0 + r) * k;
