@@ -9,8 +9,10 @@ exactly in any grouping (threads, Dask). Seeds whose threshold is solved for a r
 score histogram first: pass 1 evaluates just those, and keeps their codes for pass 2 within a budget.
 """
 
+from collections import deque
 from dataclasses import dataclass, field
 import os
+import threading
 
 import numpy as np
 
@@ -176,27 +178,29 @@ class _Evaluator:
                 by_alg.setdefault(seeds[n].algorithm, []).append(seeds[n])
         self.masked = {a: [s.require for s in ss] for a, ss in by_alg.items()
                        if all(s.require is not None and s.references() <= set(self.cut_only) for s in ss)}
-        self._chunk, self._memo = None, {}
+        self._local = threading.local()  # per thread: the chunk being evaluated and its memo
+
+    def _memo(self, chunk):
+        local = self._local
+        if getattr(local, "chunk", None) is not chunk:
+            local.chunk, local.memo = chunk, {}
+        return local.memo
 
     def _expr(self, node, chunk, decisions):
         """expr.evaluate, once per node and chunk: a require cut serves the masks, the decisions and the
         histograms of its seed (decisions are a function of the chunk, so the memo cannot go stale)."""
-        if chunk is not self._chunk:
-            self._chunk, self._memo = chunk, {}
-        key = id(node)
-        if key not in self._memo:
-            self._memo[key] = expr.evaluate(node, chunk, decisions)
-        return self._memo[key]
+        memo, key = self._memo(chunk), id(node)
+        if key not in memo:
+            memo[key] = expr.evaluate(node, chunk, decisions)
+        return memo[key]
 
     def inputs(self, alg, chunk):
         """The model inputs of ``alg`` on ``chunk``, built once per chunk for algorithms sharing a builder and
         scale table (e.g. two anomaly scores of one encoder)."""
-        if chunk is not self._chunk:
-            self._chunk, self._memo = chunk, {}
-        key = (alg.inputs, alg.scaling or id(alg.scale))  # a table loaded from one file is one table
-        if key not in self._memo:
-            self._memo[key] = inputs.build(alg.inputs, chunk, alg.scale)
-        return self._memo[key]
+        memo, key = self._memo(chunk), (alg.inputs, alg.scaling or id(alg.scale))  # one file: one table
+        if key not in memo:
+            memo[key] = inputs.build(alg.inputs, chunk, alg.scale)
+        return memo[key]
 
     def cuts(self, chunk):
         decisions = {}
@@ -420,7 +424,31 @@ class ScoreCache:
         return scores, cuts
 
 
-def histogram_shard(menu, sample, item, chunk_size, fields, tick=None, cache=None, shard=0):
+def in_order(fn, items, workers=1):
+    """fn(item) for every item, the results in order. With workers > 1, that many items are evaluated at once
+    in threads (numpy and the C++ core release the GIL), at most workers + 1 ahead of the consumer: the
+    order-dependent steps (prescale counters, cache, decisions file) stay in the caller, in event order."""
+    if workers <= 1:
+        for item in items:
+            yield fn(item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="l1emu-chunk") as pool:
+        pending = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) > workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+
+
+def histogram_shard(menu, sample, item, chunk_size, fields, tick=None, cache=None, shard=0, workers=1):
     """Pass 1 on one background shard: raw-code histograms of the rate-solved seeds (events passing their
     require cut) and the number of crossings. Partial results merge by addition."""
     order = menu.order()
@@ -430,16 +458,21 @@ def histogram_shard(menu, sample, item, chunk_size, fields, tick=None, cache=Non
     algs = sorted({menu.seeds[n].algorithm for n in solved + deps if menu.seeds[n].kind == "score"})
     hists = {n: CodeHistogram() for n in solved}
     n_events = 0
-    for k, chunk in enumerate(_chunks_of(sample, item, chunk_size, fields)):
+
+    def evaluate(chunk):
         cuts = ev.cuts(chunk)
         scores = ev.scores(chunk, algs, ev.masks(chunk, cuts))
+        dec = ev.decide(chunk, scores, deps, known=cuts)
+        codes = {n: scores[menu.seeds[n].algorithm][ev.required(chunk, n, dec), menu.seeds[n].output]
+                 for n in solved}
+        return len(next(iter(chunk.values()))), cuts, scores, codes
+
+    chunks = _chunks_of(sample, item, chunk_size, fields)
+    for k, (n, cuts, scores, codes) in enumerate(in_order(evaluate, chunks, workers)):
         if cache is not None:
             cache.put((shard, k), scores, cuts)
-        dec = ev.decide(chunk, scores, deps, known=cuts)
-        for n in solved:
-            s = menu.seeds[n]
-            hists[n].add(scores[s.algorithm][ev.required(chunk, n, dec), s.output])
-        n = len(next(iter(chunk.values())))
+        for name, c in codes.items():
+            hists[name].add(c)
         n_events += n
         if tick:
             tick(n)
@@ -482,7 +515,7 @@ def _float_decisions(menu, chunk, dec, compare_float, masks):
 
 
 def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PILEUP_EDGES, tick=None, writer=None,
-                compare_float=False, cache=None, shard=0):
+                compare_float=False, cache=None, shard=0, workers=1):
     """Pass 2 on one shard: the integer Counts of every seed. Prescale counters start at zero for each
     shard (a file is a run), so any grouping of whole files gives the same totals."""
     order = menu.order()
@@ -492,18 +525,22 @@ def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PIL
     score_seeds = [n for n in order if menu.seeds[n].kind == "score"]
     counts = Counts(seeds, tuple(pileup_edges))
     counters = [PrescaleCounter(menu.seeds[n].prescale) for n in seeds]
-    for k, chunk in enumerate(_chunks_of(sample, item, chunk_size, fields)):
-        known, cuts = cache.pop((shard, k)) if cache is not None else ({}, {})
+
+    def evaluate(job):  # everything that does not depend on the events before this chunk
+        chunk, (known, cuts) = job
         cuts = cuts or ev.cuts(chunk)
         masks = ev.masks(chunk, cuts)
         scores = {**known, **ev.scores(chunk, [a for a in score_algs if a not in known], masks)}
         dec = ev.decide(chunk, scores, known=cuts)
         decided = np.stack([dec[n] for n in seeds], 1)
-        passed = np.stack([c.apply(decided[:, j]) for j, c in enumerate(counters)], 1)
-        hist_codes = {}
-        for n in score_seeds:
-            s = menu.seeds[n]
-            hist_codes[n] = scores[s.algorithm][ev.required(chunk, n, dec), s.output]
+        hist_codes = {n: scores[menu.seeds[n].algorithm][ev.required(chunk, n, dec), menu.seeds[n].output]
+                      for n in score_seeds}
+        return chunk, masks, dec, decided, hist_codes
+
+    chunks = _chunks_of(sample, item, chunk_size, fields)
+    jobs = ((chunk, cache.pop((shard, k)) if cache is not None else ({}, {})) for k, chunk in enumerate(chunks))
+    for chunk, masks, dec, decided, hist_codes in in_order(evaluate, jobs, workers):
+        passed = np.stack([c.apply(decided[:, j]) for j, c in enumerate(counters)], 1)  # in event order
         pu = np.asarray(chunk["n_pileup"], np.int64) if "n_pileup" in chunk else None
         lead = np.asarray(chunk["jet"][:, 0, 0], np.float64) if "jet" in chunk else None
         counts.add(decided, passed, pu, hist_codes, lead)
@@ -563,6 +600,7 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
                                                   chunk_size=chunk_size, column=column, decisions=decisions)
     tick = progress or (lambda n: None)
     cache = ScoreCache()
+    workers = 1 if threads == 1 else min(2, os.cpu_count() or 1)  # chunks evaluated at once (threads)
     if dask is not None:
         results = distributed.run(dask, menu, bkg, sigs, chunk_size=chunk_size, fields=fields,
                                   pileup_edges=pileup_edges, tick=tick, compare_float=compare_float, threads=threads)
@@ -570,7 +608,7 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
     if any(s.rate_hz is not None for s in menu.seeds.values()):
         merged, n_bkg = None, 0
         for i, item in enumerate(bkg.items):
-            hists, n = histogram_shard(menu, "background", item, chunk_size, fields, tick, cache, i)
+            hists, n = histogram_shard(menu, "background", item, chunk_size, fields, tick, cache, i, workers)
             n_bkg += n
             merged = hists if merged is None else {k: merged[k].merged(v) for k, v in hists.items()}
         solve_thresholds(menu, merged, n_bkg)
@@ -582,7 +620,8 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
             for i, item in enumerate(sample.items):
                 bkg_cache = cache if sample_name == "background" else None
                 c = count_shard(menu, sample_name, item, chunk_size, fields, pileup_edges, tick,
-                                writer if sample_name == "background" else None, compare_float, bkg_cache, i)
+                                writer if sample_name == "background" else None, compare_float, bkg_cache, i,
+                                workers)
                 total = c if total is None else total.merged(c)
             results[sample_name] = total
         if results["background"].n_events == 0:
