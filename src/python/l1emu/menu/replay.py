@@ -65,6 +65,12 @@ class CodeHistogram:
         return int(self.counts.sum())
 
 
+def _per_seed_bincount(mask, bins, n_bins):
+    """[seed, bin] counts of the events where mask[event, seed] holds, by bins[event], in one bincount."""
+    events, seeds = np.nonzero(mask)
+    return np.bincount(seeds * n_bins + bins[events], minlength=mask.shape[1] * n_bins).reshape(-1, n_bins)
+
+
 # -- per-sample accumulator ----------------------------------------------------------------------------
 
 @dataclass
@@ -104,13 +110,12 @@ class Counts:
         self.float_agree = np.zeros(s, np.int64)
 
     def add(self, decided, passed, n_pileup, scores, lead_pt=None):
-        n = len(decided)
+        n, s = len(decided), len(self.seeds)
         if lead_pt is not None:
             nb = len(TURN_ON_EDGES) - 1
             b = np.clip(np.searchsorted(TURN_ON_EDGES, lead_pt, side="right") - 1, 0, nb - 1)
             self.turn_on_events += np.bincount(b, minlength=nb)
-            for j in range(len(self.seeds)):
-                self.turn_on_counts[j] += np.bincount(b[decided[:, j]], minlength=nb)
+            self.turn_on_counts += _per_seed_bincount(decided, b, nb)
         self.n_events += n
         self.unprescaled += decided.sum(0)
         self.prescaled += passed.sum(0)
@@ -118,8 +123,7 @@ class Counts:
         self.pure += (passed & (k == 1)[:, None]).sum(0)
         p32 = passed.astype(np.int32)
         self.overlap += (p32.T @ p32).astype(np.int64)
-        for j in range(len(self.seeds)):
-            self.multiplicity[j] += np.bincount(k[passed[:, j]], minlength=len(self.seeds) + 1)
+        self.multiplicity += _per_seed_bincount(passed, k, s + 1)
         anyp = k > 0
         self.total += int(anyp.sum())
         self.total_unprescaled += int(decided.any(1).sum())
@@ -128,8 +132,7 @@ class Counts:
             valid = n_pileup >= 0
             nb = len(self.pileup_edges) - 1
             self.pileup_events += np.bincount(b[valid], minlength=nb)
-            for j in range(len(self.seeds)):
-                self.pileup_counts[j] += np.bincount(b[valid & passed[:, j]], minlength=nb)
+            self.pileup_counts[:-1] += _per_seed_bincount(passed & valid[:, None], b, nb)
             self.pileup_counts[-1] += np.bincount(b[valid & anyp], minlength=nb)
         for name, codes in scores.items():
             self.histograms.setdefault(name, CodeHistogram()).add(codes)
