@@ -110,16 +110,8 @@ Conv::Conv(const LayerDesc &d)
     }
     src_.resize(gather_.size());
     for (size_t k = 0; k < gather_.size(); ++k) src_[k] = int32_t(gather_[k] < 0 ? int64_t(in_.size) : gather_[k]);
-    mac::MacTypes t;
-    t.in = in_.spec;
-    t.w = w_spec_;
-    t.accum = accum_;
-    t.res = out.spec;
-    t.n_in = n_in_;
-    t.n_out = n_filt_;
-    t.w_codes = w_.data();
-    t.bias_acc = &bias_acc_;
-    t.order = &order_;
+    const mac::MacTypes t{.in = in_.spec, .w = w_spec_, .accum = accum_, .res = out.spec, .n_in = n_in_,
+                          .n_out = n_filt_, .w_codes = w_.data(), .bias_acc = &bias_acc_, .order = &order_};
     if (in_.size < (size_t(1) << 31)) plan_ = mac::plan_mac(t);
     if (plan_.engine == mac::Engine::Lanes) plan_.lanes.set_window(gather_, n_pix_, in_.size);
 }

@@ -48,16 +48,8 @@ Dense::Dense(const LayerDesc &d)
 }
 
 void Dense::plan_engine() {
-    mac::MacTypes t;
-    t.in = in_.spec;
-    t.w = w_spec_;
-    t.accum = accum_;
-    t.res = out.spec;
-    t.n_in = n_in_;
-    t.n_out = out.size;
-    t.w_codes = w_.data();
-    t.bias_acc = &bias_acc_;
-    t.order = &order_;
+    const mac::MacTypes t{.in = in_.spec, .w = w_spec_, .accum = accum_, .res = out.spec, .n_in = n_in_,
+                          .n_out = out.size, .w_codes = w_.data(), .bias_acc = &bias_acc_, .order = &order_};
     plan_ = mac::plan_mac(t);
 }
 
