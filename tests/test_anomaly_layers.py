@@ -18,7 +18,7 @@ from l1emu import reference as ref
 from l1emu.keras_layers import InstanceNormalization, KLScore, custom_objects
 
 from .cases import adversarial_inputs
-from .cases.anomaly import INORM, KL, N_RANDOM, build, inorm_model, inputs, kl_model, set_precision
+from .cases.anomaly import INORM, KL, KL_PATHS, N_RANDOM, build, inorm_model, inputs, kl_model, set_precision
 
 
 def _bit_exact(hls_model, emu, X, label):
@@ -48,6 +48,56 @@ def test_kl_score_bit_exact(name):
     X = inputs(emu, np.random.default_rng(zlib.crc32(name.encode())), "kl")
     assert len(X) >= N_RANDOM
     _bit_exact(hls_model, emu, X, f"KLScore/{name}")
+
+
+def _kl_rail_inputs(emu, rng):
+    """Events of rail codes: every (mu, logvar) pair of {min, max, 0, +-1 LSB} for all latents at once (all
+    mu at a rail: the largest accumulations, accum_t saturation/wrap), and per element random picks from the
+    rails, table bin edges +-1 LSB and the table range's ends +-1 LSB (index rounding and both clamps)."""
+    a = emu.graph["layers"][-1]["attrs"]
+    L, size, r = int(a["n_latent"]), int(a["table_size"]), int(a["table_range_log2"])
+    spec = emu.input_precision
+    lsb = 2.0 ** -spec.frac
+    hi = (2 ** (spec.width - (1 if spec.is_signed else 0)) - 1) * lsb
+    lo = -(2 ** (spec.width - 1)) * lsb if spec.is_signed else 0.0
+    rails = np.array([lo, hi, 0.0, lsb, -lsb, lo + lsb, hi - lsb])
+    edges = -(2.0 ** r) + np.arange(size + 1) * 2.0 ** (r + 1) / size
+    picks = np.concatenate([rails, edges, edges + lsb, edges - lsb])
+    rows = [np.concatenate([np.full(L, m), np.full(L, v)]) for m in rails for v in rails]
+    rows += list(rng.choice(picks, (4000, 2 * L)))
+    big = np.concatenate([rng.choice([lo, hi], (1000, L)), rng.choice(picks, (1000, L))], axis=1)
+    return np.clip(np.concatenate([np.array(rows), big]), lo, hi)  # the picks outside the type: its rails
+
+
+@pytest.mark.parametrize("name", list(KL))
+def test_kl_score_fast_path_equals_reference(name, monkeypatch):
+    """KLScore's lanes_i64 path (events on int64 lanes, chosen at load when the types' bounds allow) against
+    the scalar i128 path (L1EMU_ENGINE=reference) and csim on random, adversarial and rail inputs, whole and
+    in batches that leave partial blocks of 64 events, on 1 and 2 threads; the configurations outside the
+    lane bounds must take the scalar path."""
+    _, hls_model, emu = build(KL, name)
+    monkeypatch.setenv("L1EMU_ENGINE", "reference")
+    emu_ref = l1emu.Emulator(emu.graph)
+    monkeypatch.delenv("L1EMU_ENGINE")
+    assert emu._core.layer_paths()[-1] == KL_PATHS[name]
+    assert emu_ref._core.layer_paths()[-1] == "reference"
+    rng = np.random.default_rng(zlib.crc32(name.encode()) + 2)
+    X = np.concatenate([inputs(emu, rng, "kl").reshape(-1, emu.input_shape[0]), _kl_rail_inputs(emu, rng)])
+    want = emu_ref.predict_raw(X).reshape(len(X), -1)
+    _bit_exact(hls_model, emu_ref, X, f"KLScore/{name} reference path vs csim")
+    checked = 0
+    for threads in (1, 2):
+        emu.threads = threads
+        for batch in (len(X), 65, 63, 7, 1):
+            part = X[: 3000] if batch == 1 else X
+            got = np.concatenate([emu.predict_raw(part[i:i + batch]).reshape(-1, 1) for i in range(0, len(part), batch)])
+            assert np.array_equal(got, want[: len(part)]), (threads, batch, int(np.sum(got != want[: len(part)])))
+            checked += got.size
+    acc = emu.audit(X).site("kl", "accum")
+    if name not in ("full_default", "full_wide_reference"):  # types where the sum can leave accum_t
+        assert acc.overflows > 0, "the inputs never saturate or wrap accum_t"
+    print(f"KLScore/{name}: path {KL_PATHS[name]}, {checked} codes equal to the reference path, accum_t "
+          f"saturated {acc.saturated} wrapped {acc.wrapped} of {acc.casts} casts")
 
 
 @pytest.mark.parametrize("table,name", [(INORM, "hwc_derived_types"), (INORM, "hwc_wrap_stream"),

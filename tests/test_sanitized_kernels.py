@@ -115,6 +115,9 @@ CASES = {
     "inorm/lc_narrow_stream": lambda: _anomaly(anomaly.INORM, "lc_narrow_stream", "inorm"),
     "kl/full_default": lambda: _anomaly(anomaly.KL, "full_default", "kl"),
     "kl/mu2_wrap": lambda: _anomaly(anomaly.KL, "mu2_wrap", "kl"),
+    # KL lanes_i64 with wrapping accum_t and both index clamps; a configuration on the scalar i128 path
+    "kl/full_wrap_clamp": lambda: _anomaly(anomaly.KL, "full_wrap_clamp", "kl"),
+    "kl/full_wide_reference": lambda: _anomaly(anomaly.KL, "full_wide_reference", "kl"),
     "vae_encoder_conv/io_stream": _vae_conv,
     "bdt/gbc3_t10_d3_mixed_lt": lambda: _bdt("gbc3_t10_d3_mixed_lt"),
     "bdt/rfc2_t1_d20_18.8_lt": lambda: _bdt("rfc2_t1_d20_18.8_lt"),

@@ -79,7 +79,32 @@ KL = {
     "mu2_stream": (lambda: kl_model(5, "mu2"), "io_stream",
                    lambda c: (set_precision(c, "z", result="fixed<12,4,RND,SAT>"),
                               set_precision(c, "kl", accum="ufixed<16,8,RND,SAT>", result="ufixed<12,8,RND,SAT>"))),
+    # wrapping accum_t (TRN), table of 37 bins over [-2, 2) (logvar in [-8, 8): both clamps), SAT_SYM output
+    "full_wrap_clamp": (lambda: kl_model(7, "full"), "io_parallel",
+                        lambda c: (set_precision(c, "z", result="fixed<11,4,RND,SAT>"),
+                                   set_precision(c, "kl", accum="fixed<13,6>", table="ufixed<12,7,RND,SAT>",
+                                                 result="fixed<12,6,RND_CONV,SAT_SYM>"),
+                                   c["LayerName"]["kl"].update(TableSize=37, TableRangeLog2=1))),
+    # unsigned inputs (logvar >= 0: the upper half of a table over [-16, 16)), SAT_ZERO accum_t, RND_INF output
+    "full_unsigned_sat_zero": (lambda: kl_model(4, "full"), "io_parallel",
+                               lambda c: (set_precision(c, "z", result="ufixed<10,4,RND,SAT>"),
+                                          set_precision(c, "kl", accum="fixed<18,9,RND_ZERO,SAT_ZERO>",
+                                                        table="ufixed<14,10,TRN,SAT>", result="ufixed<10,8,RND_INF,SAT>"),
+                                          c["LayerName"]["kl"].update(TableSize=50, TableRangeLog2=4))),
+    # a 63-bit accum_t: outside the int64 lanes, the scalar i128 path
+    "full_wide_reference": (lambda: kl_model(5, "full"), "io_parallel",
+                            lambda c: (set_precision(c, "z", result="fixed<28,8,RND,SAT>"),
+                                       set_precision(c, "kl", accum="fixed<63,23,RND,SAT>", table="ufixed<24,12,RND,SAT>",
+                                                     result="fixed<40,20,RND,SAT>"),
+                                       c["LayerName"]["kl"].update(TableSize=512, TableRangeLog2=3))),
+    # mu^2 of 32-bit codes reaches 2^62 (the lane bound) at frac 48: the scalar path
+    "mu2_wide_reference": (lambda: kl_model(3, "mu2"), "io_parallel",
+                           lambda c: (set_precision(c, "z", result="fixed<32,8,RND,SAT>"),
+                                      set_precision(c, "kl", accum="fixed<60,12,RND,SAT>", result="fixed<40,12,RND,SAT>"))),
 }
+
+# The KLScore path each configuration takes (layer_paths; L1EMU_ENGINE=reference gives "reference").
+KL_PATHS = {name: "reference" if name.endswith("_reference") else "lanes_i64" for name in KL}
 
 
 def build(table, name, backend="Vitis"):

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "desc.h"
+#include "mac.h"
 
 namespace l1emu::layers {
 
@@ -19,6 +20,9 @@ class KLScore : public Layer {
     }
     void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
     size_t ops() const override { return n_latent_; }
+    // lanes_i64: events in blocks on int64 lanes (every intermediate proven to fit at load); reference: the
+    // scalar i128 loop (wider types, or L1EMU_ENGINE=reference).
+    std::string path() const override { return vec_ ? "lanes_i64" : "reference"; }
 
    private:
     template <class Cast>
@@ -30,6 +34,14 @@ class KLScore : public Layer {
     int range_log2_;
     std::vector<int64_t> table_;
     Spec accum_, table_spec_;
+    // lanes_i64 plan (valid when vec_): the codes at the common frac f of the scalar path.
+    bool vec_ = false;
+    int sh_mu_ = 0, sh_lv_ = 0, sh_acc_ = 0;   // mu*mu, logvar, accum_t codes -> f
+    int idx_up_ = 0, idx_shift_ = 0;           // lut_index: num = (lv << idx_up_) + idx_off_, (num * n) >> idx_shift_
+    int64_t idx_off_ = 0;
+    std::vector<int64_t> tab_f_;               // table value - 1, at f
+    mac::Requant to_acc_, to_out_;             // (accum_t)(sum at f); (res_t)(accum_t code at fa (+1: full))
+    void plan_lanes();
 };
 
 std::unique_ptr<Layer> make_kl_score(const LayerDesc &d);
