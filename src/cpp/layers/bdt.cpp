@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "mac.h"
+
 namespace l1emu::layers {
 
 using fixed::i128;
@@ -12,6 +14,29 @@ using fixed::value_of;
 namespace {
 constexpr int kMaxPerfectDepth = 12;            // deeper trees are walked node by node
 constexpr size_t kMaxPerfectNodes = size_t(1) << 24;  // padded nodes over all trees
+constexpr size_t kBlock = 64;  // events per block: lanes of the level-by-level traversal
+
+// One perfect tree over a block of nb <= kBlock events, lane = event: xt is the block's inputs feature-major
+// (xt[f * kBlock + e]), so each level is a gather and a compare per lane with no data-dependent branch.
+// Gives each event's leaf index in idx.
+#define L1EMU_BDT_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+L1EMU_BDT_CLONES void walk_block(const int64_t *xt, size_t nb, const int32_t *f, const int64_t *th, int depth,
+                                 bool le, uint32_t *idx) {
+    for (size_t e = 0; e < kBlock; ++e) idx[e] = 0;
+    for (int level = 0; level < depth; ++level) {
+        if (le)
+            for (size_t e = 0; e < kBlock; ++e) {
+                const uint32_t i = idx[e];
+                idx[e] = 2 * i + 2 - uint32_t(xt[size_t(f[i]) * kBlock + e] <= th[i]);
+            }
+        else
+            for (size_t e = 0; e < kBlock; ++e) {
+                const uint32_t i = idx[e];
+                idx[e] = 2 * i + 2 - uint32_t(xt[size_t(f[i]) * kBlock + e] < th[i]);
+            }
+    }
+    (void)nb;  // lanes past nb walk zero inputs (xt is zero-padded); their leaves are ignored
+}
 }  // namespace
 
 BDT::BDT(const LayerDesc &d)
@@ -92,6 +117,7 @@ BDT::BDT(const LayerDesc &d)
 
     size_t padded = 0;
     for (int dep : depth) padded += size_t(1) << std::min(dep, kMaxPerfectDepth + 1);
+    reference_ = mac::engine_override() == "reference";  // forces the one-event-at-a-time perfect walk
     perfect_ = unit && *std::max_element(depth.begin(), depth.end()) <= kMaxPerfectDepth && padded <= kMaxPerfectNodes;
     if (!perfect_) return;
     for (size_t k = 0; k < n_trees_; ++k) {
@@ -186,6 +212,29 @@ void BDT::forward_perfect(const int64_t *x, int64_t *acc, size_t n) const {
     }
 }
 
+// Blocks of events, all trees per block in tree order: each event's score additions keep conifer's order
+// (tree by tree), which matters when the score sum saturates.
+void BDT::forward_blocked(const int64_t *x, int64_t *acc, size_t n) const {
+    thread_local std::vector<int64_t> xt;
+    xt.assign(n_in_ * kBlock, 0);
+    alignas(64) uint32_t idx[kBlock];
+    for (size_t e0 = 0; e0 < n; e0 += kBlock) {
+        const size_t nb = std::min(kBlock, n - e0);
+        for (size_t e = 0; e < nb; ++e)
+            for (size_t j = 0; j < n_in_; ++j) xt[j * kBlock + e] = x[(e0 + e) * n_in_ + j];
+        for (size_t e = nb; e < kBlock; ++e)
+            for (size_t j = 0; j < n_in_; ++j) xt[j * kBlock + e] = 0;
+        int64_t *ab = acc + e0 * n_out_;
+        for (const Perfect &t : trees_) {
+            walk_block(xt.data(), nb, &p_feature_[t.node0], &p_threshold_[t.node0], t.depth, le_, idx);
+            const int64_t *leaf = &p_leaf_[t.leaf0];
+            const uint32_t first_leaf = (uint32_t(1) << t.depth) - 1;
+            int64_t *a = ab + t.out;
+            for (size_t e = 0; e < nb; ++e) add_score(a[e * n_out_], leaf[idx[e] - first_leaf], fixed::Fast{}, nullptr);
+        }
+    }
+}
+
 template <bool LE, class Cast>
 void BDT::forward_general(const int64_t *x, int64_t *acc, size_t n, const Cast &cast, i128 *shadow) const {
     for (size_t k = 0; k < n_trees_; ++k) {
@@ -207,7 +256,9 @@ void BDT::forward_general(const int64_t *x, int64_t *acc, size_t n, const Cast &
 void BDT::forward(const int64_t *const *in, int64_t *y, size_t n) const {
     for (size_t e = 0; e < n; ++e) std::copy(init_.begin(), init_.end(), y + e * n_out_);
     const fixed::Fast fast;
-    if (perfect_)
+    if (perfect_ && !reference_)
+        forward_blocked(in[0], y, n);
+    else if (perfect_)
         le_ ? forward_perfect<true>(in[0], y, n) : forward_perfect<false>(in[0], y, n);
     else
         le_ ? forward_general<true>(in[0], y, n, fast, nullptr) : forward_general<false>(in[0], y, n, fast, nullptr);

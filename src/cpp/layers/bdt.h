@@ -34,6 +34,7 @@ class BDT : public Layer {
         size_t node0, leaf0;  // offsets into p_feature_/p_threshold_ and p_leaf_
         size_t out;
     };
+    void forward_blocked(const int64_t *x, int64_t *acc, size_t n) const;  // lanes of events, vectorized
     template <bool LE>
     void forward_perfect(const int64_t *x, int64_t *acc, size_t n) const;
     // shadow (audit only): the score sums of a score_t that never overflows, per event and output
@@ -55,6 +56,7 @@ class BDT : public Layer {
     int64_t norm_;
     bool norm_identity_;
     bool perfect_;
+    bool reference_ = false;
     std::vector<Perfect> trees_;
     std::vector<int32_t> p_feature_;
     std::vector<int64_t> p_threshold_, p_leaf_;
