@@ -97,3 +97,21 @@ def test_unsupported_models(tmp_path):
         clf, {"Backend": "cpp", "ProjectName": "float", "OutputDir": str(tmp_path / "float"), "Precision": "float"})
     with pytest.raises(l1emu.UnsupportedLayerError, match="not an ap_fixed"):
         l1emu.from_conifer(floats)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_blocked_walk_equals_the_one_event_walk(name, monkeypatch):
+    """The 64-event blocked traversal (calls of >= 16 events) against the one-event walk (L1EMU_ENGINE=reference)
+    and conifer, across block edges and thread counts: whole calls and pool ranges straddle both paths."""
+    model = bdt_model(name)
+    X, adv = inputs(model, emu := l1emu.from_conifer(model), seed=len(name))
+    X = np.concatenate([adv, X])[:1000]
+    monkeypatch.setenv("L1EMU_ENGINE", "reference")
+    want = l1emu.from_conifer(model).predict_raw(X)
+    monkeypatch.delenv("L1EMU_ENGINE")
+    assert compare(model, emu, X, f"{name} blocked") == 0
+    for threads in (1, 2, 3):
+        emu.threads = threads
+        for batch in (1, 7, 15, 16, 63, 64, 65, 1000):
+            got = np.concatenate([emu.predict_raw(X[i:i + batch]) for i in range(0, len(X), batch)])
+            assert np.array_equal(got, want), (threads, batch)

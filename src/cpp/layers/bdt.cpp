@@ -256,7 +256,7 @@ void BDT::forward_general(const int64_t *x, int64_t *acc, size_t n, const Cast &
 void BDT::forward(const int64_t *const *in, int64_t *y, size_t n) const {
     for (size_t e = 0; e < n; ++e) std::copy(init_.begin(), init_.end(), y + e * n_out_);
     const fixed::Fast fast;
-    if (perfect_ && !reference_)
+    if (perfect_ && !reference_ && n >= 16)  // small calls (latency): the one-event walk, no padded block
         forward_blocked(in[0], y, n);
     else if (perfect_)
         le_ ? forward_perfect<true>(in[0], y, n) : forward_perfect<false>(in[0], y, n);
