@@ -286,7 +286,6 @@ def prefetched(iterable, depth=2):
     pyarrow release the GIL) overlaps the compute on the previous chunk. Memory stays bounded by ``depth``
     chunks; an exception in the reader is raised here, in order; closing the generator stops the reader."""
     import queue
-    import threading
 
     q = queue.Queue(maxsize=depth)
     stop = threading.Event()
