@@ -281,50 +281,6 @@ def _closure(menu, names):
 
 # -- event sources -------------------------------------------------------------------------------------
 
-def prefetched(iterable, depth=2):
-    """The items of ``iterable``, produced by a reader thread up to ``depth`` ahead: file reading (h5py,
-    pyarrow release the GIL) overlaps the compute on the previous chunk. Memory stays bounded by ``depth``
-    chunks; an exception in the reader is raised here, in order; closing the generator stops the reader."""
-    import queue
-
-    q = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def put(item):
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read():
-        try:
-            for item in iterable:
-                if not put((item, None)):
-                    return
-        except BaseException as err:  # handed to the consumer, raised there
-            put((None, err))
-            return
-        put((done, None))
-
-    reader = threading.Thread(target=read, name="l1emu-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item, err = q.get()
-            if err is not None:
-                raise err
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
-        reader.join()
-
-
 @dataclass
 class Source:
     """One sample: event files (or in-memory chunk iterables, for tests and generated streams)."""
@@ -338,11 +294,6 @@ class Source:
         return [it if isinstance(it, str) else "<stream>" for it in self.items]
 
     def chunks(self, chunk_size, fields):
-        # prefetched() (a reader thread) is not used yet: with it, a SIGTERM during pass 2 left the process
-        # hanging after its error line (tests/test_cli_replay.py::test_sigterm_during_replay_leaves_nothing)
-        return self._chunks(chunk_size, fields)
-
-    def _chunks(self, chunk_size, fields):
         for it in self.items:
             if isinstance(it, str):
                 try:
