@@ -52,6 +52,26 @@ def test_shape_dtype_nan_errors():
     assert emu.predict(np.array([1.0, 2.0, 0.5])).shape == (1, 2)  # one event as a flat vector
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_non_finite_inputs_are_named_by_the_first_one_on_every_path(threads):
+    """The input cast notices NaN and inf as it quantizes (no pass of its own): among many blocks, run by
+    several threads, the error names the first bad value, on predict, predict_raw, trace (in one pass and in
+    chunks) and audit; the same values pass with check_finite=False."""
+    emu = l1emu.Emulator(_tiny_graph(), threads=threads)
+    X = np.random.default_rng(5).normal(0, 2, (50_000, 3))
+    X[31_337, 1], X[40_000, 0], X[49_999, 2] = np.nan, -np.inf, np.inf
+    calls = [lambda: emu.predict(X), lambda: emu.predict_raw(X), lambda: emu.trace(X),
+             lambda: emu.trace(X, layers="fc", chunk_size=4096), lambda: emu.audit(X)]
+    for call in calls:
+        with pytest.raises(l1emu.L1emuError, match=r"NaN or inf \(first at event 31337, input 1\); "
+                                                   r"pass check_finite=False"):
+            call()
+    assert emu.predict_raw(X, check_finite=False).shape == (50_000, 2)
+    X[31_337, 1] = 1e300  # huge but finite: the scalar path, no error
+    with pytest.raises(l1emu.L1emuError, match="first at event 40000, input 0"):
+        emu.predict(X)
+
+
 def test_precision_parser_errors():
     assert str(l1emu.parse_precision("ap_fixed<16,6,AP_RND,AP_SAT>")) == "fixed<16,6,RND,SAT>"
     assert str(l1emu.parse_precision("ap_uint<1>")) == "ufixed<1,1>"

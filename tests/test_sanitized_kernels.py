@@ -121,6 +121,8 @@ CASES = {
     "vae_encoder_conv/io_stream": _vae_conv,
     "bdt/gbc3_t10_d3_mixed_lt": lambda: _bdt("gbc3_t10_d3_mixed_lt"),
     "bdt/rfc2_t1_d20_18.8_lt": lambda: _bdt("rfc2_t1_d20_18.8_lt"),
+    "bdt/gbr_t10_d6_neg_weight_le": lambda: _bdt("gbr_t10_d6_neg_weight_le"),  # the blocked level-by-level walk
+    "bdt/gbc3_t20_d5_wide_sat_sym_lt": lambda: _bdt("gbc3_t20_d5_wide_sat_sym_lt"),  # exit leaves on int64 lanes
 }
 
 

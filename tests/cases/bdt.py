@@ -18,6 +18,9 @@ P_MIXED = {"precision": "ap_fixed<14,5,AP_RND_CONV,AP_SAT_SYM>", "ScorePrecision
 # weight_t wraps 1.0 to -1.0: every split compares threshold_t(-x); score_t wraps norm to -1.0 too
 P_NEG_WEIGHT = {"precision": "ap_fixed<12,4>", "WeightPrecision": "ap_fixed<8,1>", "ScorePrecision": "ap_fixed<10,1>"}
 P_UNSIGNED = {"precision": "ap_ufixed<10,4>", "ScorePrecision": "ap_fixed<16,6,AP_RND,AP_SAT>"}
+# threshold_t wider than int32 (the blocked traversal's int64 lanes); score_t SAT_SYM (each addition scalar)
+P_WIDE_SAT_SYM = {"precision": "ap_fixed<40,12>", "ScorePrecision": "ap_fixed<14,3,AP_RND,AP_SAT_SYM>"}
+P_U32 = {"precision": "ap_ufixed<32,8>"}  # 32 unsigned bits do not fit int32 lanes
 
 # name: (estimator, n_trees, max_depth, precisions, splitting convention)
 CASES = {
@@ -31,6 +34,8 @@ CASES = {
     "rfc2_t10_d6_rnd_sat_le": ("rfc2", 10, 6, P_RND_SAT, "<="),
     "rfc2_t1_d20_18.8_lt": ("rfc2", 1, 20, P18, "<"),  # deeper than the perfect-tree layout takes
     "gbc2_t100_d1_unsigned_le": ("gbc2", 100, 1, P_UNSIGNED, "<="),
+    "gbc3_t20_d5_wide_sat_sym_lt": ("gbc3", 20, 5, P_WIDE_SAT_SYM, "<"),  # 32 leaves: every bit of the leaf set
+    "gbc2_t30_d4_u32_le": ("gbc2", 30, 4, P_U32, "<="),
 }
 
 

@@ -61,7 +61,15 @@ py::array_t<double> ugt_shift(const F64Array &x, const I64Array &offsets, const 
     return out;
 }
 
-std::vector<py::array_t<int64_t>> run(const graph::Model &m, const F64Array &x, int threads, bool all_tensors) {
+// Raised by run/run_all(check_finite=True) on NaN or inf inputs, naming the first one.
+struct NonFiniteInput : std::runtime_error {
+    NonFiniteInput(size_t event, size_t input)
+        : std::runtime_error("inputs contain NaN or inf (first at event " + std::to_string(event) + ", input " +
+                             std::to_string(input) + ")") {}
+};
+
+std::vector<py::array_t<int64_t>> run(const graph::Model &m, const F64Array &x, int threads, bool all_tensors,
+                                      bool check_finite) {
     const size_t n_in = m.tensor(0).size;
     if (x.ndim() != 2 || size_t(x.shape(1)) != n_in)
         throw std::invalid_argument("expected inputs of shape (n_events, " + std::to_string(n_in) + ")");
@@ -79,7 +87,12 @@ std::vector<py::array_t<int64_t>> run(const graph::Model &m, const F64Array &x, 
     }
     {
         py::gil_scoped_release release;
-        m.run(x.data(), n, ptrs, threads, all_tensors);
+        if (m.run(x.data(), n, ptrs, threads, all_tensors) && check_finite) {
+            const double *v = x.data();
+            size_t k = 0;
+            while (std::isfinite(v[k])) ++k;  // run() saw one
+            throw NonFiniteInput(k / n_in, k % n_in);
+        }
     }
     return outs;
 }
@@ -251,9 +264,16 @@ PYBIND11_MODULE(_core, mod) {
              "Precision audit: ([tensor][site] cast statistics (tensor 0: the input cast; layer sites: layer_sites()), "
              "[output codes of the audited run]).")
         .def(
-            "run", [](const graph::Model &m, const F64Array &x, int threads) { return run(m, x, threads, false); },
-            py::arg("x"), py::arg("threads") = 0)
+            "run",
+            [](const graph::Model &m, const F64Array &x, int threads, bool check_finite) {
+                return run(m, x, threads, false, check_finite);
+            },
+            py::arg("x"), py::arg("threads") = 0, py::arg("check_finite") = false)
         .def(
-            "run_all", [](const graph::Model &m, const F64Array &x, int threads) { return run(m, x, threads, true); },
-            py::arg("x"), py::arg("threads") = 0);
+            "run_all",
+            [](const graph::Model &m, const F64Array &x, int threads, bool check_finite) {
+                return run(m, x, threads, true, check_finite);
+            },
+            py::arg("x"), py::arg("threads") = 0, py::arg("check_finite") = false);
+    py::register_exception<NonFiniteInput>(mod, "NonFiniteInput", PyExc_ValueError);
 }

@@ -5,6 +5,8 @@
 #include "registry.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -44,9 +46,10 @@ const TensorInfo &Model::tensor(int id) const {
     return tensors_[size_t(id)];
 }
 
-void Model::run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf, SiteTable *stats) const {
+bool Model::run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf, SiteTable *stats) const {
     const TensorInfo &in = tensors_[0];
     int64_t *q = buf[0].data();
+    bool non_finite = false;
     if (stats) {
         const fixed::Count cast{(*stats)[0].data()};
         for (size_t k = 0, total = n * in.size; k < total; ++k) {
@@ -54,9 +57,10 @@ void Model::run_block(const double *x, size_t n, std::vector<std::vector<int64_t
             int frac;
             fixed::double_parts(x[k], man, frac);
             q[k] = cast(0, man, frac, in.spec);
+            non_finite |= !std::isfinite(x[k]);
         }
     } else {
-        layers::mac::from_doubles(x, n * in.size, in.spec, q);
+        non_finite = layers::mac::from_doubles(x, n * in.size, in.spec, q);
     }
     std::vector<const int64_t *> ins;
     for (size_t l = 0; l < layers_.size(); ++l) {
@@ -67,6 +71,7 @@ void Model::run_block(const double *x, size_t n, std::vector<std::vector<int64_t
         else
             layers_[l]->forward(ins.data(), buf[l + 1].data(), n);
     }
+    return non_finite;
 }
 
 void Model::each_block(size_t n, int threads, const BlockTask &task) const {
@@ -98,7 +103,7 @@ void Model::each_block(size_t n, int threads, const BlockTask &task) const {
     parallel_for(n_blocks, n_threads - 1, run_one);
 }
 
-void Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const {
+bool Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const {
     const std::vector<int> ids = [&] {
         if (!all_tensors) return outputs_;
         std::vector<int> all(tensors_.size());
@@ -106,13 +111,15 @@ void Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, i
         return all;
     }();
     if (outs.size() != ids.size()) throw std::invalid_argument("wrong number of output buffers");
+    std::atomic<bool> non_finite{false};
     each_block(n, threads, [&](size_t start, size_t m, std::vector<std::vector<int64_t>> &buf) {
-        run_block(x + start * tensors_[0].size, m, buf, nullptr);
+        if (run_block(x + start * tensors_[0].size, m, buf, nullptr)) non_finite = true;
         for (size_t k = 0; k < ids.size(); ++k) {
             const size_t size = tensors_[size_t(ids[k])].size;
             std::memcpy(outs[k] + start * size, buf[size_t(ids[k])].data(), m * size * sizeof(int64_t));
         }
     });
+    return non_finite;
 }
 
 Model::SiteTable Model::audit(const double *x, size_t n, int threads, const std::vector<int64_t *> &outs) const {

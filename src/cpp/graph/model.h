@@ -28,7 +28,8 @@ class Model {
     const std::vector<std::unique_ptr<Layer>> &layers() const { return layers_; }
 
     // x: [n x n_inputs] doubles. outs[k]: [n x size] codes of output k (or of every tensor if all_tensors).
-    void run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const;
+    // Returns whether some input was NaN or infinite (noticed by the input cast itself: no extra pass).
+    bool run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const;
 
     // Precision audit of n events: every layer on its scalar reference path with each cast recorded.
     // Result [0]: the input cast (one site), [l + 1]: layer l's sites (Layer::sites()). Statistics are
@@ -38,7 +39,7 @@ class Model {
     SiteTable audit(const double *x, size_t n, int threads, const std::vector<int64_t *> &outs = {}) const;
 
    private:
-    void run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf, SiteTable *stats) const;
+    bool run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf, SiteTable *stats) const;
     // task(start, m, buf): events [start, start + m) of one block, with the thread's tensor buffers.
     using BlockTask = std::function<void(size_t, size_t, std::vector<std::vector<int64_t>> &)>;
     void each_block(size_t n, int threads, const BlockTask &task) const;

@@ -16,12 +16,13 @@ constexpr int kMaxPerfectDepth = 12;            // deeper trees are walked node 
 constexpr size_t kMaxPerfectNodes = size_t(1) << 24;  // padded nodes over all trees
 constexpr size_t kBlock = 64;  // events per block: lanes of the level-by-level traversal
 
-// One perfect tree over a block of nb <= kBlock events, lane = event: xt is the block's inputs feature-major
+// One perfect tree over a block of kBlock events, lane = event: xt is the block's inputs feature-major
 // (xt[f * kBlock + e]), so each level is a gather and a compare per lane with no data-dependent branch.
-// Gives each event's leaf index in idx.
-#define L1EMU_BDT_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-L1EMU_BDT_CLONES void walk_block(const int64_t *xt, size_t nb, const int32_t *f, const int64_t *th, int depth,
-                                 bool le, uint32_t *idx) {
+// Gives each event's leaf index in idx. Lanes past the block's events walk zero inputs; their leaves are ignored.
+// T: int32_t when threshold_t fits (16 lanes per AVX-512 gather), else int64_t.
+template <typename T>
+inline __attribute__((always_inline)) void walk(const T *xt, const int32_t *f, const T *th, int depth, bool le,
+                                                uint32_t *idx) {
     for (size_t e = 0; e < kBlock; ++e) idx[e] = 0;
     for (int level = 0; level < depth; ++level) {
         if (le)
@@ -35,7 +36,55 @@ L1EMU_BDT_CLONES void walk_block(const int64_t *xt, size_t nb, const int32_t *f,
                 idx[e] = 2 * i + 2 - uint32_t(xt[size_t(f[i]) * kBlock + e] < th[i]);
             }
     }
-    (void)nb;  // lanes past nb walk zero inputs (xt is zero-padded); their leaves are ignored
+}
+#define L1EMU_BDT_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+L1EMU_BDT_CLONES void walk_block(const int32_t *xt, const int32_t *f, const int32_t *th, int depth, bool le,
+                                 uint32_t *idx) {
+    walk(xt, f, th, depth, le, idx);
+}
+L1EMU_BDT_CLONES void walk_block(const int64_t *xt, const int32_t *f, const int64_t *th, int depth, bool le,
+                                 uint32_t *idx) {
+    walk(xt, f, th, depth, le, idx);
+}
+
+// The same leaves for trees of depth <= kMaxBitDepth without any gather (QuickScorer's exit leaf): every
+// node is tested on all lanes with contiguous loads; a node whose test fails (the event goes right) removes
+// its left subtree's leaves from the lane's bit set (keep[n]); the exit leaf is the lowest leaf left. Leaf
+// positions (0 = leftmost) go to idx.
+constexpr int kMaxBitDepth = 5;  // 32 leaves: one uint32 bit set per lane
+template <typename T>
+inline __attribute__((always_inline)) void exit_leaves(const T *xt, const int32_t *f, const T *th,
+                                                       const uint32_t *keep, int depth, bool le, uint32_t *idx) {
+    alignas(64) uint32_t live[kBlock];
+    for (size_t e = 0; e < kBlock; ++e) live[e] = ~0u;
+    for (size_t n = 0, n_split = (size_t(1) << depth) - 1; n < n_split; ++n) {
+        const T *xf = xt + size_t(f[n]) * kBlock;
+        const T t = th[n];
+        const uint32_t k = keep[n];
+        if (le)
+            for (size_t e = 0; e < kBlock; ++e) live[e] &= xf[e] <= t ? ~0u : k;
+        else
+            for (size_t e = 0; e < kBlock; ++e) live[e] &= xf[e] < t ? ~0u : k;
+    }
+    for (size_t e = 0; e < kBlock; ++e) idx[e] = uint32_t(__builtin_ctz(live[e]));  // never 0: the exit leaf stays
+}
+L1EMU_BDT_CLONES void exit_leaves_block(const int32_t *xt, const int32_t *f, const int32_t *th, const uint32_t *keep,
+                                        int depth, bool le, uint32_t *idx) {
+    exit_leaves(xt, f, th, keep, depth, le, idx);
+}
+L1EMU_BDT_CLONES void exit_leaves_block(const int64_t *xt, const int32_t *f, const int64_t *th, const uint32_t *keep,
+                                        int depth, bool le, uint32_t *idx) {
+    exit_leaves(xt, f, th, keep, depth, le, idx);
+}
+
+// acc[e] = score_t(acc[e] + leaf[idx[e] - first]) per lane: WRAP adds modulo 2^64 (wrapped once at the end),
+// SAT clamps to the rails [lo, hi] (both terms are score_t codes of <= 62 bits: the sum cannot overflow).
+L1EMU_BDT_CLONES void add_leaves(int64_t *acc, const int64_t *leaf, const uint32_t *idx, uint32_t first, bool sat,
+                                 int64_t lo, int64_t hi) {
+    if (sat)
+        for (size_t e = 0; e < kBlock; ++e) acc[e] = std::clamp(acc[e] + leaf[idx[e] - first], lo, hi);
+    else
+        for (size_t e = 0; e < kBlock; ++e) acc[e] = int64_t(uint64_t(acc[e]) + uint64_t(leaf[idx[e] - first]));
 }
 }  // namespace
 
@@ -147,7 +196,17 @@ BDT::BDT(const LayerDesc &d)
         };
         fill(0, 0, 0);
         trees_.push_back(p);
+        // keep[n]: the leaf bits that survive node n's failed test (all but its left subtree's leaves)
+        p_keep_.resize(p.node0 + n_split, ~0u);
+        for (int level = 0; dep <= kMaxBitDepth && level < dep; ++level)
+            for (size_t q = 0; q < (size_t(1) << level); ++q) {
+                const size_t span = size_t(1) << (dep - level - 1);  // leaves under each child
+                const uint32_t left = uint32_t(((uint64_t(1) << span) - 1) << (2 * q * span));
+                p_keep_[p.node0 + (size_t(1) << level) - 1 + q] = ~left;
+            }
     }
+    if (t_.width <= (t_.is_signed ? 32 : 31))  // inputs are threshold_t codes too: the walk's lanes can be int32
+        p_threshold32_.assign(p_threshold_.begin(), p_threshold_.end());
 }
 
 // Sites: 0 node_sum (threshold_t), 1 score_sum (score_t), 2 norm (score_t).
@@ -213,25 +272,46 @@ void BDT::forward_perfect(const int64_t *x, int64_t *acc, size_t n) const {
 }
 
 // Blocks of events, all trees per block in tree order: each event's score additions keep conifer's order
-// (tree by tree), which matters when the score sum saturates.
-void BDT::forward_blocked(const int64_t *x, int64_t *acc, size_t n) const {
-    thread_local std::vector<int64_t> xt;
+// (tree by tree), which matters when the score sum saturates. Scores stay in lanes [output][event] over
+// the block when score_t wraps or saturates plainly (else each addition takes add_score).
+template <typename T>
+void BDT::forward_blocked(const int64_t *x, int64_t *acc, size_t n, const std::vector<T> &th) const {
+    thread_local std::vector<T> xt;
+    thread_local std::vector<int64_t> lanes;
     xt.assign(n_in_ * kBlock, 0);
+    lanes.resize(n_out_ * kBlock);
     alignas(64) uint32_t idx[kBlock];
+    const bool sat = s_.o == fixed::OMode::SAT && s_.width <= 62;
+    const bool in_lanes = sat || s_.o == fixed::OMode::WRAP;
     for (size_t e0 = 0; e0 < n; e0 += kBlock) {
         const size_t nb = std::min(kBlock, n - e0);
         for (size_t e = 0; e < nb; ++e)
-            for (size_t j = 0; j < n_in_; ++j) xt[j * kBlock + e] = x[(e0 + e) * n_in_ + j];
+            for (size_t j = 0; j < n_in_; ++j) xt[j * kBlock + e] = T(x[(e0 + e) * n_in_ + j]);
         for (size_t e = nb; e < kBlock; ++e)
             for (size_t j = 0; j < n_in_; ++j) xt[j * kBlock + e] = 0;
         int64_t *ab = acc + e0 * n_out_;
+        for (size_t o = 0; o < n_out_ && in_lanes; ++o)
+            for (size_t e = 0; e < kBlock; ++e) lanes[o * kBlock + e] = e < nb ? ab[e * n_out_ + o] : 0;
         for (const Perfect &t : trees_) {
-            walk_block(xt.data(), nb, &p_feature_[t.node0], &p_threshold_[t.node0], t.depth, le_, idx);
+            uint32_t first_leaf = 0;  // idx: leaf positions (exit leaves) or perfect-tree node indices (walk)
+            if (t.depth <= kMaxBitDepth) {
+                exit_leaves_block(xt.data(), &p_feature_[t.node0], &th[t.node0], &p_keep_[t.node0], t.depth, le_, idx);
+            } else {
+                walk_block(xt.data(), &p_feature_[t.node0], &th[t.node0], t.depth, le_, idx);
+                first_leaf = (uint32_t(1) << t.depth) - 1;
+            }
             const int64_t *leaf = &p_leaf_[t.leaf0];
-            const uint32_t first_leaf = (uint32_t(1) << t.depth) - 1;
-            int64_t *a = ab + t.out;
-            for (size_t e = 0; e < nb; ++e) add_score(a[e * n_out_], leaf[idx[e] - first_leaf], fixed::Fast{}, nullptr);
+            if (in_lanes) {
+                add_leaves(&lanes[t.out * kBlock], leaf, idx, first_leaf, sat, int64_t(s_.min_code()),
+                           int64_t(s_.max_code()));
+            } else {
+                int64_t *a = ab + t.out;
+                for (size_t e = 0; e < nb; ++e)
+                    add_score(a[e * n_out_], leaf[idx[e] - first_leaf], fixed::Fast{}, nullptr);
+            }
         }
+        for (size_t o = 0; o < n_out_ && in_lanes; ++o)
+            for (size_t e = 0; e < nb; ++e) ab[e * n_out_ + o] = lanes[o * kBlock + e];
     }
 }
 
@@ -257,7 +337,7 @@ void BDT::forward(const int64_t *const *in, int64_t *y, size_t n) const {
     for (size_t e = 0; e < n; ++e) std::copy(init_.begin(), init_.end(), y + e * n_out_);
     const fixed::Fast fast;
     if (perfect_ && !reference_ && n >= 16)  // small calls (latency): the one-event walk, no padded block
-        forward_blocked(in[0], y, n);
+        p_threshold32_.empty() ? forward_blocked(in[0], y, n, p_threshold_) : forward_blocked(in[0], y, n, p_threshold32_);
     else if (perfect_)
         le_ ? forward_perfect<true>(in[0], y, n) : forward_perfect<false>(in[0], y, n);
     else

@@ -34,7 +34,8 @@ class BDT : public Layer {
         size_t node0, leaf0;  // offsets into p_feature_/p_threshold_ and p_leaf_
         size_t out;
     };
-    void forward_blocked(const int64_t *x, int64_t *acc, size_t n) const;  // lanes of events, vectorized
+    template <typename T>  // lanes of events, vectorized; T holds threshold_t codes (th: p_threshold_ or 32)
+    void forward_blocked(const int64_t *x, int64_t *acc, size_t n, const std::vector<T> &th) const;
     template <bool LE>
     void forward_perfect(const int64_t *x, int64_t *acc, size_t n) const;
     // shadow (audit only): the score sums of a score_t that never overflows, per event and output
@@ -60,6 +61,8 @@ class BDT : public Layer {
     std::vector<Perfect> trees_;
     std::vector<int32_t> p_feature_;
     std::vector<int64_t> p_threshold_, p_leaf_;
+    std::vector<int32_t> p_threshold32_;  // p_threshold_ when threshold_t fits int32 (else empty)
+    std::vector<uint32_t> p_keep_;        // per node of trees of depth <= 5: leaf bits kept when its test fails
     size_t ops_ = 0;
 };
 

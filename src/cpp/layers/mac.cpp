@@ -320,13 +320,17 @@ L1EMU_CLONES void affine_dispatch(const int64_t *x, size_t n_events, size_t size
 
 // ---- input quantization ---------------------------------------------------------------------------
 
+// Returns whether any value needs the scalar routine (those lanes hold garbage). Branch-free, so that it
+// vectorizes: the slow test is a lane mask, not a stored flag.
 template <QMode Q, OMode O>
-L1EMU_AI void from_doubles_rows(const double *x, size_t n, double scale, const Requant r, int64_t *y,
-                                uint8_t *slow) {
+L1EMU_AI bool from_doubles_rows(const double *__restrict x, size_t n, double scale, const Requant r,
+                                int64_t *__restrict y) {
+    int any_slow = 0;
     for (size_t k = 0; k < n; ++k) {
-        const double v = x[k] * scale, a = std::fabs(x[k]);
-        slow[k] = uint8_t(!(std::fabs(v) < 0x1p62)) | uint8_t((a < 0x1p-900) & (a != 0));
-        const double fl = std::floor(slow[k] ? 0.0 : v), rem = (slow[k] ? 0.0 : v) - fl;
+        const double v0 = x[k] * scale, a = std::fabs(x[k]);
+        const int slow = int(!(std::fabs(v0) < 0x1p62)) | (int(a < 0x1p-900) & int(a != 0));
+        any_slow |= slow;
+        const double v = slow ? 0.0 : v0, fl = std::floor(v), rem = v - fl;
         const int64_t q0 = int64_t(fl), neg = int64_t(v < 0);
         int64_t up;
         if constexpr (Q == QMode::TRN)
@@ -341,10 +345,11 @@ L1EMU_AI void from_doubles_rows(const double *x, size_t n, double scale, const R
             up = int64_t(rem > 0.5);
         else if constexpr (Q == QMode::RND_INF)
             up = int64_t(rem > 0.5) | (int64_t(rem == 0.5) & (neg ^ 1));
-        else
-            up = int64_t(rem > 0.5) | (int64_t(rem == 0.5) & (q0 & 1));
+        else  // q0 & (0 or 1): see round() in mac_lanes.h
+            up = int64_t(rem > 0.5) | (q0 & int64_t(rem == 0.5));
         y[k] = overflow<O, int64_t>(q0 + up, r);
     }
+    return any_slow != 0;
 }
 
 struct FromDoubles {
@@ -353,17 +358,18 @@ struct FromDoubles {
     double scale;
     const Requant &r;
     int64_t *y;
-    uint8_t *slow;
+    bool &any_slow;
     template <QMode Q, OMode O>
     L1EMU_AI void operator()() const {
-        from_doubles_rows<Q, O>(x, n, scale, r, y, slow);
+        any_slow = from_doubles_rows<Q, O>(x, n, scale, r, y);
     }
 };
 
-L1EMU_CLONES void from_doubles_dispatch(const double *x, size_t n, double scale, const Requant &r, int64_t *y,
-                                        uint8_t *slow) {
-    FromDoubles f{x, n, scale, r, y, slow};
+L1EMU_CLONES bool from_doubles_dispatch(const double *x, size_t n, double scale, const Requant &r, int64_t *y) {
+    bool any_slow = false;
+    FromDoubles f{x, n, scale, r, y, any_slow};
     with_modes(r.q, r.o, f);
+    return any_slow;
 }
 
 }  // namespace
@@ -387,17 +393,21 @@ void affine_requant(const int64_t *x, size_t n_events, size_t size, const int64_
     affine_dispatch(x, n_events, size, scale, bias, n_chan, r, y);
 }
 
-void from_doubles(const double *x, size_t n, const Spec &s, int64_t *y) {
+bool from_doubles(const double *x, size_t n, const Spec &s, int64_t *y) {
+    bool non_finite = false;
     if (s.width > 62 || s.frac() > 1000 || s.frac() < -1000) {
-        for (size_t k = 0; k < n; ++k) y[k] = fixed::from_double(x[k], s);
-        return;
+        for (size_t k = 0; k < n; ++k) y[k] = fixed::from_double(x[k], s), non_finite |= !std::isfinite(x[k]);
+        return non_finite;
     }
-    thread_local std::vector<uint8_t> slow;
-    if (slow.size() < n) slow.resize(n);
     const Requant r(s.frac(), s, 64);  // its overflow step, on integers at s's LSB
-    from_doubles_dispatch(x, n, std::ldexp(1.0, s.frac()), r, y, slow.data());
-    for (size_t k = 0; k < n; ++k)
-        if (slow[k]) y[k] = fixed::from_double(x[k], s);
+    const double scale = std::ldexp(1.0, s.frac());
+    if (!from_doubles_dispatch(x, n, scale, r, y)) return false;
+    for (size_t k = 0; k < n; ++k) {  // rare: huge, tiny or non-finite values
+        const double a = std::fabs(x[k]);
+        if (!(std::fabs(x[k] * scale) < 0x1p62) || (a < 0x1p-900 && a != 0)) y[k] = fixed::from_double(x[k], s);
+        non_finite |= !std::isfinite(x[k]);
+    }
+    return non_finite;
 }
 
 bool has_vnni() {

@@ -54,7 +54,8 @@ void affine_requant(const int64_t *x, size_t n_events, size_t size, const int64_
 // y[k] = fixed::from_double(x[k], s) for k < n (ap_fixed's double constructor), vectorized: the value scaled
 // by 2^frac (exact), floored, the quantization decided from the exact remainder, then the overflow; values
 // outside +-2^62 LSBs, near-zero subnormal-range values and non-finite ones take the scalar routine.
-void from_doubles(const double *x, size_t n, const Spec &s, int64_t *y);
+// Returns whether some x[k] was NaN or infinite (its code is ap_fixed's; callers that reject those report them).
+bool from_doubles(const double *x, size_t n, const Spec &s, int64_t *y);
 
 // Packed weights for gemm_i16: [kp][16 * nv][2] int16, pairs of consecutive inputs per output lane.
 struct PackedI16 {

@@ -47,8 +47,8 @@ L1EMU_AI T round(T v, const Requant &r) {
         up = T(rem > half);
     else if constexpr (Q == QMode::RND_INF)
         up = T(rem > half) | (T(rem == half) & (neg ^ 1));
-    else
-        up = T(rem > half) | (T(rem == half) & (q0 & 1));
+    else  // q0 & (0 or 1) is the parity bit at a tie; (q0 & 1) & tie stops GCC from vectorizing the loop
+        up = T(rem > half) | (q0 & T(rem == half));
     return q0 + up;
 }
 

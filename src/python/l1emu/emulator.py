@@ -60,7 +60,7 @@ class Emulator:
         return _from_bytes, (model_file.dumps(self.graph), self._threads)
 
     # -- evaluation -------------------------------------------------------------------------------
-    def _prepare(self, X, check_finite):
+    def _prepare(self, X):
         X = np.asarray(X)
         if X.dtype.kind not in "fiub":
             raise L1emuError(f"inputs must be a real numeric array, got dtype {X.dtype}")
@@ -70,25 +70,36 @@ class Emulator:
         if not ok:
             raise L1emuError(f"inputs have shape {X.shape}; expected (n_events, {', '.join(map(str, self.input_shape))})"
                              + (f" or (n_events, {self._n_in})" if len(self.input_shape) > 1 else ""))
-        X = np.ascontiguousarray(X.reshape(len(X), self._n_in), dtype=np.float64)
-        if check_finite and not np.isfinite(X).all():
+        return np.ascontiguousarray(X.reshape(len(X), self._n_in), dtype=np.float64)
+
+    _NON_FINITE_HINT = "; pass check_finite=False to quantize them as ap_fixed would"
+
+    def _run(self, X, check_finite, all_tensors=False):
+        """Codes of the outputs (or of every tensor); the input cast itself notices NaN and inf."""
+        try:
+            return (self._core.run_all if all_tensors else self._core.run)(X, self._threads, check_finite)
+        except _core.NonFiniteInput as e:
+            raise L1emuError(f"{e}{self._NON_FINITE_HINT}") from None
+
+    def _require_finite(self, X):
+        """The same check as a pass of its own, for paths that run events piecewise or not through run()."""
+        if not np.isfinite(X).all():
             bad = np.argwhere(~np.isfinite(X))[0]
-            raise L1emuError(f"inputs contain NaN or inf (first at event {bad[0]}, input {bad[1]}); "
-                             "pass check_finite=False to quantize them as ap_fixed would")
-        return X
+            raise L1emuError(f"inputs contain NaN or inf (first at event {bad[0]}, input {bad[1]})"
+                             f"{self._NON_FINITE_HINT}")
 
     def _values(self, tid, codes):
         return _core.to_double(codes, str(self._specs[tid])).reshape((len(codes),) + self._shapes[tid])
 
     def predict_raw(self, X, check_finite=True):
         """int64 raw codes of the outputs, shaped like ``predict``."""
-        outs = self._core.run(self._prepare(X, check_finite), self.threads)
+        outs = self._run(self._prepare(X), check_finite)
         shaped = [o.reshape((len(o),) + self._shapes[t]) for o, t in zip(outs, self.graph["outputs"])]
         return shaped[0] if len(shaped) == 1 else shaped
 
     def predict(self, X, check_finite=True):
         """float64 values of the firmware outputs (same shape as ``hls_model.predict``)."""
-        outs = self._core.run(self._prepare(X, check_finite), self.threads)
+        outs = self._run(self._prepare(X), check_finite)
         vals = [self._values(t, o) for o, t in zip(outs, self.graph["outputs"])]
         return vals[0] if len(vals) == 1 else vals
 
@@ -111,18 +122,20 @@ class Emulator:
         if chunk_size is not None and (not isinstance(chunk_size, numbers.Integral) or isinstance(chunk_size, bool)
                                        or chunk_size < 1):
             raise L1emuError(f"trace: chunk_size must be a positive integer, got {chunk_size!r}")
-        X = self._prepare(X, check_finite)
+        X = self._prepare(X)
         n = len(X)
         if chunk_size is None:
             per_event = 8 * sum(self._core.tensor_size(t) for t in range(len(self._names)))
             chunk_size = n if layers is None else max(1, self.TRACE_CHUNK_BYTES // per_event)
         shaped = lambda t, o: o.reshape((len(o),) + self._shapes[t]) if raw else self._values(t, o)  # noqa: E731
         if chunk_size >= n:  # one pass, no copies
-            codes = self._core.run_all(X, self._threads)
+            codes = self._run(X, check_finite, all_tensors=True)
             return {self._names[t]: shaped(t, codes[t]) for t in ids}
+        if check_finite:
+            self._require_finite(X)
         out = {t: np.empty((n,) + self._shapes[t], dtype=np.int64 if raw else np.float64) for t in ids}
         for start in range(0, n, chunk_size):
-            codes = self._core.run_all(X[start:start + chunk_size], self._threads)
+            codes = self._core.run_all(X[start:start + chunk_size], self._threads)  # checked above
             for t in ids:
                 out[t][start:start + len(codes[t])] = shaped(t, codes[t])
         return {self._names[t]: out[t] for t in ids}

@@ -256,7 +256,9 @@ def _fmt_type(wi, signed):
 
 def run(emu, X, float_model=None, check_finite=True) -> AuditReport:
     """The audit of ``emu`` on inputs ``X`` (see ``Emulator.audit``)."""
-    Xp = emu._prepare(X, check_finite)
+    Xp = emu._prepare(X)
+    if check_finite:
+        emu._require_finite(Xp)
     stats, codes = emu._core.audit(Xp, emu.threads)
     infos = [[{"name": "input", "type": "result_t", "spec": str(emu._specs[0]), "table_size": 0}]]
     infos += emu._core.layer_sites()
