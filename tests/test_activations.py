@@ -14,8 +14,8 @@ import hls4ml
 import l1emu
 from l1emu import reference as ref
 
-from .cases.activations import (ACT_CONFIGS, N_FEATURES, SOFTMAX_CONFIGS, SOFTMAX_IMPLS, build_activations, inputs,
-                                softmax_config, softmax_model)
+from .cases.activations import (ACT_CONFIGS, N_FEATURES, SOFTMAX_CONFIGS, SOFTMAX_IMPLS, SOFTMAX_SCALAR,
+                                build_activations, inputs, softmax_config, softmax_model)
 
 
 def _compare(hls_model, emu, X, label):
@@ -51,13 +51,31 @@ def test_activations_bit_exact(config):
 # -- softmax, io_parallel: all four implementations in one model per configuration -------------------------
 
 @pytest.mark.parametrize("config", list(SOFTMAX_CONFIGS))
-def test_softmax_bit_exact(config):
+def test_softmax_bit_exact(config, monkeypatch):
     n = SOFTMAX_CONFIGS[config][0]
     model = softmax_model(n, SOFTMAX_IMPLS)
     hls_model = ref.convert(model, f"softmax-{config}", softmax_config(model, SOFTMAX_IMPLS, config))
     emu = l1emu.from_hls4ml(hls_model)
     X = inputs(emu, [SOFTMAX_CONFIGS[config][2] or 1024, 256], seed=sum(map(ord, config)), n_features=n)
     _compare(hls_model, emu, X, f"softmax/{config}")
+    # latency/stable run on int64 lanes across events where the types allow: equal to the scalar path
+    # (L1EMU_ENGINE=reference) for 1 and 2 threads and batches that end in partial lane blocks.
+    lanes = "reference" if config in SOFTMAX_SCALAR else "lanes_i64"
+    want_paths = [lanes if i in ("latency", "stable") else "reference" for i in SOFTMAX_IMPLS]
+    assert emu._core.layer_paths()[-len(SOFTMAX_IMPLS):] == want_paths
+    monkeypatch.setenv("L1EMU_ENGINE", "reference")
+    emu_ref = l1emu.Emulator(emu.graph)
+    monkeypatch.delenv("L1EMU_ENGINE")
+    assert set(emu_ref._core.layer_paths()[-len(SOFTMAX_IMPLS):]) == {"reference"}
+    want = emu_ref.predict_raw(X)
+    for threads, batch in ((1, len(X)), (2, len(X)), (2, 1000), (1, 1)):
+        emu.threads = threads
+        rows = X[:20000] if batch == 1 else X
+        got = [np.concatenate(parts) for parts in
+               zip(*(emu.predict_raw(rows[i:i + batch]) for i in range(0, len(rows), batch)))]
+        bad = sum(int(np.sum(g != w[:len(rows)])) for g, w in zip(got, want))
+        print(f"softmax/{config}: lanes vs scalar path, {threads} threads, batches of {batch}: {bad} mismatches")
+        assert bad == 0
 
 
 # -- io_stream: softmax per implementation, and the activations whose stream kernels differ ---------------

@@ -114,6 +114,7 @@ def build_activations(config):
 
 
 SOFTMAX_IMPLS = ["latency", "stable", "legacy", "argmax"]
+SOFTMAX_SCALAR = {"wide_accum_scalar"}  # configurations whose latency/stable softmax stays off the int64 lanes
 
 
 # name: (n, input type, table_size, exp_table_t, inv_table_t, accum_t, inv_inp_t, result type)
@@ -123,6 +124,9 @@ SOFTMAX_CONFIGS = {
                      "fixed<20,10,RND,SAT>", "fixed<16,8,RND,SAT>", "ufixed<16,0,RND,SAT>"),
     "t4096_wrap_n13": (13, "fixed<18,8>", 4096, "fixed<12,4,RND,SAT>", "ufixed<12,2,RND,SAT>", "fixed<14,6>",
                        "fixed<12,6>", "fixed<10,1,RND_CONV,SAT>"),
+    # accum_t x inv_table_t products of 66 bits: outside the int64 lanes, the scalar i128 path
+    "wide_accum_scalar": (5, "fixed<16,6>", 1024, "ufixed<18,8>", "ufixed<18,4>", "fixed<48,24,RND,SAT>",
+                          "fixed<18,8>", "fixed<18,8,RND,SAT>"),
     "t1024_narrow_input": (4, "fixed<8,3>", 1024, "fixed<18,8,RND,SAT>", "fixed<18,8,RND,SAT>",
                            "fixed<18,8,RND,SAT>", "fixed<18,8,RND,SAT>", "ufixed<12,1,RND_INF,SAT_SYM>"),
 }

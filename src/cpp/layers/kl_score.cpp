@@ -93,8 +93,6 @@ void KLScore::plan_lanes() {
 
 namespace {
 
-#define L1EMU_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-
 struct LanesArgs {
     const int64_t *x;
     size_t n, L;

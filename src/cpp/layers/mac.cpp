@@ -11,8 +11,6 @@
 
 namespace l1emu::layers::mac {
 
-#define L1EMU_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-
 Requant::Requant(int src_frac, const Spec &to, int lane_bits) : q(to.q), o(to.o), is_signed(to.is_signed) {
     const int sh = src_frac - to.frac();
     rsh = sh > 0 ? sh : 0;

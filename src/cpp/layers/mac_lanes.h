@@ -9,6 +9,8 @@
 #include "mac.h"
 
 #define L1EMU_AI inline __attribute__((always_inline))
+// Lane kernels are compiled for AVX-512, AVX2 and baseline x86-64; the loader picks the CPU's best.
+#define L1EMU_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 
 namespace l1emu::layers::mac {
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "activation_lut.h"
+#include "mac_lanes.h"
 
 namespace l1emu::layers {
 
@@ -119,6 +120,26 @@ Softmax::Softmax(const LayerDesc &d)
         float x = real_val_from_idx(i, inv_inp_t_, inv_bits_);
         inv_table_[i] = fixed::from_double(double(1 / x), inv_t_);
     }
+    if (mac::engine_override() != "reference") plan_lanes();
+}
+
+// Every lane value is a code of a type that fits int64 (width <= 62), or a sum of two, or (the result) a
+// product of an accum_t and an inv_table_t code, below 2^62; each cast is Requant-exact on those bounds.
+void Softmax::plan_lanes() {
+    const Spec &ds = in_.spec;
+    const bool stable = impl_ == Impl::Stable;
+    for (const Spec *s : std::initializer_list<const Spec *>{&ds, &accum_t_, &inv_inp_t_, &inv_t_, &out.spec, stable ? &norm_t_ : &ds})
+        if (!fixed::fits_int64(*s) || s->width > 62) return;
+    const int fa = accum_t_.frac(), fi = inv_t_.frac();
+    if (stable && !mac::requant_ok(ds.frac(), ds.width + 1, norm_t_)) return;
+    if (!mac::requant_ok(fa, accum_t_.width + 1, accum_t_) || !mac::requant_ok(fa, accum_t_.width, inv_inp_t_) ||
+        accum_t_.width + inv_t_.width > 62 || !mac::requant_ok(fa + fi, accum_t_.width + inv_t_.width, out.spec))
+        return;
+    if (stable) to_norm_ = mac::Requant(ds.frac(), norm_t_, 64);
+    to_sum_ = mac::Requant(fa, accum_t_, 64);
+    to_inv_inp_ = mac::Requant(fa, inv_inp_t_, 64);
+    to_res_ = mac::Requant(fa + fi, out.spec, 64);
+    lanes_ = true;
 }
 
 namespace {
@@ -234,7 +255,100 @@ void Softmax::slice(const int64_t *x, int64_t *y, size_t stride, std::vector<int
     for (size_t i = 0; i < n; ++i) y[i * stride] = cast(kResult, value_of(tmp[i], accum_t_) * inv, fp, out.spec);
 }
 
+namespace {
+
+constexpr size_t kLanes = 256;  // events per lane block
+
+// y[e] = table[top n bits of the width-bit code x[e * xs]] (softmax_idx_from_real_val).
+L1EMU_CLONES void lookup_top_bits(const int64_t *x, size_t xs, size_t n, const Spec &s, int bits,
+                                  const int64_t *table, int64_t *y) {
+    const uint64_t mask = (uint64_t(1) << s.width) - 1;
+    const int shift = s.width - bits;
+    for (size_t e = 0; e < n; ++e) y[e] = table[(uint64_t(x[e * xs]) & mask) >> shift];
+}
+
+enum class LaneOp { Add, Sub, Mul };  // a + b, b - a, a * b
+
+// y[e * ys] = requant(a[e * as] op b[e]).
+template <LaneOp Op>
+struct LaneCast {
+    const int64_t *a;
+    size_t as;
+    const int64_t *b;
+    size_t n;
+    const mac::Requant &r;
+    int64_t *y;
+    size_t ys;
+    template <mac::QMode Q, mac::OMode O>
+    L1EMU_AI void operator()() const {
+        const mac::Requant rr = r;
+        for (size_t e = 0; e < n; ++e) {
+            const int64_t u = a[e * as], v = b[e];
+            const int64_t w = Op == LaneOp::Add ? u + v : Op == LaneOp::Sub ? v - u : u * v;
+            y[e * ys] = mac::requant<Q, O, int64_t>(w, rr);
+        }
+    }
+};
+
+template <LaneOp Op>
+L1EMU_CLONES void lane_cast(const int64_t *a, size_t as, const int64_t *b, size_t n, const mac::Requant &r,
+                            int64_t *y, size_t ys) {
+    mac::with_modes(r.q, r.o, LaneCast<Op>{a, as, b, n, r, y, ys});
+}
+
+}  // namespace
+
+// reduce<accum_t, N, Op_add<accum_t>> on lanes: v holds n_terms rows of kLanes accum_t codes.
+void Softmax::reduce_lanes(const int64_t *v, size_t n_terms, size_t n, int64_t *sum) const {
+    if (n_terms == 1) {
+        std::copy(v, v + n, sum);
+        return;
+    }
+    if (n_terms == 2) return lane_cast<LaneOp::Add>(v, 1, v + kLanes, n, to_sum_, sum, 1);
+    const size_t left = size_t(1) << floorlog2(int(n_terms - 1));
+    int64_t a[kLanes], b[kLanes];
+    reduce_lanes(v, left, n, a);
+    reduce_lanes(v + left * kLanes, n_terms - left, n, b);
+    lane_cast<LaneOp::Add>(a, 1, b, n, to_sum_, sum, 1);
+}
+
+void Softmax::forward_lanes(const int64_t *x0, int64_t *y0, size_t n) const {
+    const size_t size = out.size, ns = n_slice_;
+    const bool stable = impl_ == Impl::Stable;
+    std::vector<int64_t> exp_res(ns * kLanes);  // [slice element][lane]
+    int64_t top[kLanes], sum[kLanes], inv[kLanes];
+    for (size_t e0 = 0; e0 < n; e0 += kLanes) {
+        const size_t m = std::min(kLanes, n - e0);
+        for (size_t o = 0; o < n_outer_; ++o)
+            for (size_t k = 0; k < n_inner_; ++k) {
+                const size_t base = o * ns * n_inner_ + k;
+                const int64_t *x = x0 + e0 * size + base;
+                int64_t *y = y0 + e0 * size + base;
+                if (stable) {  // exp(-(inp_norm_t)(max - x_i)); unsigned codes are below 2^62: same order
+                    for (size_t e = 0; e < m; ++e) top[e] = x[e * size];
+                    for (size_t i = 1; i < ns; ++i)
+                        for (size_t e = 0; e < m; ++e) top[e] = std::max(top[e], x[e * size + i * n_inner_]);
+                    for (size_t i = 0; i < ns; ++i) {
+                        int64_t *d = exp_res.data() + i * kLanes;
+                        lane_cast<LaneOp::Sub>(x + i * n_inner_, size, top, m, to_norm_, d, 1);
+                        lookup_top_bits(d, 1, m, norm_t_, exp_bits_, exp_acc_.data(), d);
+                    }
+                } else {
+                    for (size_t i = 0; i < ns; ++i)
+                        lookup_top_bits(x + i * n_inner_, size, m, in_.spec, exp_bits_, exp_acc_.data(),
+                                        exp_res.data() + i * kLanes);
+                }
+                reduce_lanes(exp_res.data(), ns, m, sum);
+                mac::requant_array(sum, m, to_inv_inp_, false, sum);
+                lookup_top_bits(sum, 1, m, inv_inp_t_, inv_bits_, inv_table_.data(), inv);
+                for (size_t i = 0; i < ns; ++i)
+                    lane_cast<LaneOp::Mul>(exp_res.data() + i * kLanes, 1, inv, m, to_res_, y + i * n_inner_, size);
+            }
+    }
+}
+
 void Softmax::forward(const int64_t *const *in, int64_t *out_codes, size_t n) const {
+    if (lanes_) return forward_lanes(in[0], out_codes, n);
     forward_scalar(in[0], out_codes, n, fixed::Fast{});
 }
 

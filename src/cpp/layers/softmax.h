@@ -6,12 +6,15 @@
 //   legacy:  exp_res[i] = sum_j table_t(j == i ? 1 : exp_table[idx(x_j - x_i)]); res_i = inv_table[idx(exp_res[i])]
 //            with the sigmoid-style index (x * size / 16 + size / 2, clamped) and exp_res * size / 64.
 //   argmax:  one-hot of the first maximum.
+// latency/stable run on int64 lanes across events (lane = event, the firmware's tree order per event) when
+// every cast is mac::Requant-exact on its bounded operands; else, and when auditing, the scalar i128 path.
 // Tables are filled as init_exp_table / init_invert_table(_legacy) do: float libm calls cast to the table type.
 #pragma once
 
 #include <memory>
 
 #include "desc.h"
+#include "mac.h"
 
 namespace l1emu::layers {
 
@@ -25,6 +28,7 @@ class Softmax : public Layer {
     // legacy: exp_index, exp_sum, inv_index, result; argmax: result (constants, no casts).
     std::vector<CastSite> sites() const override;
     void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
+    std::string path() const override { return lanes_ ? "lanes_i64" : "reference"; }
 
    private:
     template <class Cast>
@@ -33,6 +37,9 @@ class Softmax : public Layer {
     void slice(const int64_t *x, int64_t *y, size_t stride, std::vector<int64_t> &tmp, const Cast &cast) const;
     template <class Cast>
     int64_t reduce_sum(const int64_t *v, size_t n, const Cast &cast) const;
+    void plan_lanes();
+    void forward_lanes(const int64_t *x, int64_t *y, size_t n) const;
+    void reduce_lanes(const int64_t *v, size_t n_terms, size_t n, int64_t *sum) const;
 
     TensorInfo in_;
     Impl impl_;
@@ -43,6 +50,8 @@ class Softmax : public Layer {
     std::vector<int64_t> exp_table_, inv_table_;
     std::vector<int64_t> exp_acc_;     // exp table entries cast to accum_t (latency/stable)
     int64_t one_res_ = 0, zero_res_ = 0;  // argmax outputs
+    bool lanes_ = false;                   // forward on int64 lanes (plan_lanes)
+    mac::Requant to_norm_, to_sum_, to_inv_inp_, to_res_;
 };
 
 std::unique_ptr<Layer> make_softmax(const LayerDesc &d);
