@@ -165,6 +165,32 @@ def test_decisions_file_and_outputs(menu_path, tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]  # no temporaries left
 
 
+def test_code_histogram_dense_and_sparse():
+    """Dense window, its growth both ways, the fall-back to sparse beyond DENSE_SPAN and after it, and
+    merging: always np.unique of everything added."""
+    from l1emu.menu.replay import CodeHistogram
+
+    rng = np.random.default_rng(4)
+    span = CodeHistogram.DENSE_SPAN
+    adds = [rng.integers(-50, 50, 1000), rng.integers(100, 300, 10), np.array([-5000]), np.zeros(0, np.int64),
+            np.array([span - 5000]), rng.integers(-2**62, 2**62, 100), rng.integers(0, 10, 100),
+            np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max])]
+    for stop in range(1, len(adds) + 1):
+        h = CodeHistogram()
+        for a in adds[:stop]:
+            h.add(a)
+        u, c = np.unique(np.concatenate(adds[:stop]), return_counts=True)
+        np.testing.assert_array_equal(h.codes, u)
+        np.testing.assert_array_equal(h.counts, c)
+        g = CodeHistogram()
+        g.add(adds[0])
+        m = h.merged(g)
+        u, c = np.unique(np.concatenate(adds[:stop] + [adds[0]]), return_counts=True)
+        np.testing.assert_array_equal(m.codes, u)
+        np.testing.assert_array_equal(m.counts, c)
+        assert m.count_at_or_above(0) == int(c[u >= 0].sum())
+
+
 def test_prescale_counter_matches_cmssw_loop():
     rng = np.random.default_rng(3)
     for p in [1, 2, 2.5, 1.01, 7.33, 100, 0]:
@@ -315,6 +341,67 @@ def test_files_are_shards_with_their_own_prescale_counters(menu_path, tmp_path):
     assert r["seeds"]["A_1MHz"]["threshold_raw"] == t_star
     one = menu.replay([paths[0]], chunk_size=777).report
     assert one["seeds"]["J100"]["count"] == want[0]["J100"].sum()
+
+
+def test_pass_one_prepares_chunks_within_its_budget(menu_path, tmp_path, monkeypatch):
+    """Pass 1 keeps every chunk prepared for pass 2 within the memory budget: with the whole stream held,
+    pass 2 reads nothing; beyond the budget it reads just the rest; with no budget, everything. Reports,
+    histograms and per-event decisions are identical in every case, and equal the independent counts, also
+    for a seed that depends on a solved one (no preparation then)."""
+    import importlib
+
+    import h5py
+    from l1emu import events
+
+    rp = importlib.import_module("l1emu.menu.replay")  # the module (l1emu.menu.replay is also a function)
+
+    data = toy_events(30_000, seed=61)
+    path = str(tmp_path / "bkg.h5")
+    events.write(path, [data], metadata={"sources": [{"process": "toy", "n_events": 30_000}]})
+    reads = []
+    real = rp._events.iter_chunks
+
+    def counted(p, chunk_size, fields=None, skip=0):
+        for chunk in real(p, chunk_size, fields=fields, skip=skip):
+            reads.append(len(chunk["event"]))
+            yield chunk
+    monkeypatch.setattr(rp._events, "iter_chunks", counted)
+    dependent = menu_path.parent / "dependent.yaml"
+    dependent.write_text(menu_path.read_text().replace("prescale_columns:", "  A_1MHz_or_J50: 'A_1MHz or J50'\n"
+                                                                            "prescale_columns:"))
+    for menu_file in (menu_path, dependent):
+        reports = {}
+        # budgets: all, a few chunks of 4000 crossings (~100 kB each prepared), none
+        for budget, read_in_pass2 in [(256 << 20, 0), (300_000, None), (0, 30_000)]:
+            monkeypatch.setattr(rp.PreparedCache, "budget_bytes", budget)
+            reads.clear()
+            out = tmp_path / f"dec-{budget}-{menu_file.stem}.h5"
+            res = Menu.load(menu_file).replay(path, chunk_size=4000, decisions=out)
+            if menu_file == dependent:
+                assert sum(reads) == 60_000  # nothing prepared: both passes read everything
+            elif read_in_pass2 is None:
+                assert 30_000 < sum(reads) < 60_000  # part held, the rest read again
+            else:
+                assert sum(reads) == 30_000 + read_in_pass2
+            with h5py.File(out) as f:
+                decisions = {k: f[k][:] for k in f}
+            reports[budget] = (res.report, res.histograms["A_1MHz"].background, decisions)
+        first = reports[256 << 20]
+        for rep, hist, dec in reports.values():
+            assert rep == first[0]
+            np.testing.assert_array_equal(hist, first[1])
+            for k in first[2]:
+                np.testing.assert_array_equal(dec[k], first[2][k])
+        t_star = first[0]["seeds"]["A_1MHz"]["threshold_raw"]
+        raw, passed = _expected(data, t_star)
+        np.testing.assert_array_equal(first[2]["event"], data["event"])
+        for name in raw:
+            assert first[0]["seeds"][name]["count"] == passed[name].sum(), name
+            np.testing.assert_array_equal(first[2][name], raw[name])
+        if menu_file == dependent:
+            want = raw["A_1MHz"] | raw["J50"]
+            assert first[0]["seeds"]["A_1MHz_or_J50"]["count"] == want.sum()
+            np.testing.assert_array_equal(first[2]["A_1MHz_or_J50"], want)
 
 
 def test_models_run_only_where_their_seeds_require(menu_path):

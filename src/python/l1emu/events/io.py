@@ -13,6 +13,7 @@ the checksums of the data, so a damaged file raises EventFileError naming the fi
 
 import contextlib
 import io
+import itertools
 import json
 import os
 import signal
@@ -564,7 +565,7 @@ def _corrupt(path, name, start, stop, exc):
     )
 
 
-def _iter_h5(path, n, names, chunk_size):
+def _iter_h5(path, n, names, chunk_size, skip=0):
     import h5py
 
     try:
@@ -572,7 +573,7 @@ def _iter_h5(path, n, names, chunk_size):
     except OSError as exc:
         raise EventFileError(f"{path!r} is truncated or corrupt and cannot be read as HDF5 ({_first_line(exc)})") from None
     with f:
-        for start in range(0, n, chunk_size):
+        for start in range(skip * chunk_size, n, chunk_size):
             stop = min(start + chunk_size, n)
             out = {}
             for name in names:
@@ -630,8 +631,9 @@ def _parquet_culprit(path, names, start):
     return "/".join(names)
 
 
-def iter_chunks(path, chunk_size=DEFAULT_READ_CHUNK, fields=None):
-    """Yield record dicts of up to ``chunk_size`` events from an event file, in order."""
+def iter_chunks(path, chunk_size=DEFAULT_READ_CHUNK, fields=None, skip=0):
+    """Yield record dicts of up to ``chunk_size`` events from an event file, in order, after the first ``skip``
+    chunks (not read from HDF5; read and dropped from ROOT and Parquet)."""
     path = os.fspath(path)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size <= 0:
         raise EventFileError(f"chunk_size must be a positive integer, got {chunk_size!r}")
@@ -641,11 +643,11 @@ def iter_chunks(path, chunk_size=DEFAULT_READ_CHUNK, fields=None):
     if meta["file_format"] == "root":
         from . import root
 
-        yield from root.iter_chunks(path, chunk_size, names)
+        yield from itertools.islice(root.iter_chunks(path, chunk_size, names), skip, None)
     elif meta["file_format"] == "h5":
-        yield from _iter_h5(path, n, names, chunk_size)
+        yield from _iter_h5(path, n, names, chunk_size, skip)
     else:
-        yield from _iter_parquet(path, n, names, chunk_size)
+        yield from itertools.islice(_iter_parquet(path, n, names, chunk_size), skip, None)
 
 
 def read(path, fields=None):

@@ -6,11 +6,13 @@ numpy, scores as integer code comparisons), prescale counters run in event order
 counts (per seed, pure, overlaps, fired multiplicity, pileup and turn-on bins) and raw-code histograms are
 added to the shard's totals. A shard is one event file with fresh prescale counters, so shards merge
 exactly in any grouping (threads, Dask). Seeds whose threshold is solved for a rate need the background's
-score histogram first: pass 1 evaluates just those, and keeps their codes for pass 2 within a budget.
+score histogram first: pass 1 evaluates every seed but those thresholds and keeps the chunks so prepared
+within a memory budget; pass 2 applies the solved thresholds to them and reads only the chunks beyond it.
 """
 
 from collections import deque
 from dataclasses import dataclass, field
+import itertools
 import os
 import threading
 
@@ -30,31 +32,81 @@ class ReplayError(L1emuError):
     """A replay that cannot run on the given event streams."""
 
 
-# -- histograms of raw codes (sparse: distinct codes and their counts) --------------------------------
+# -- histograms of raw codes -----------------------------------------------------------------------
 
 class CodeHistogram:
+    """Counts per raw code. Codes are added into a dense window of bins (one bincount per chunk) while their
+    span stays within DENSE_SPAN; wider spans fall back to sorted sparse merging. ``codes``/``counts``: the
+    distinct codes in increasing order and their counts, either way."""
+
+    DENSE_SPAN = 1 << 20  # bins of the dense window (8 MB of int64)
+
     def __init__(self):
-        self.codes = np.zeros(0, np.int64)
-        self.counts = np.zeros(0, np.int64)
+        self._lo, self._dense = 0, None  # dense window: bin i counts code _lo + i
+        self._codes = np.zeros(0, np.int64)  # sparse part
+        self._counts = np.zeros(0, np.int64)
 
     def add(self, codes):
-        u, c = np.unique(np.asarray(codes, np.int64), return_counts=True)
-        self._merge(u, c)
-
-    def _merge(self, codes, counts):
-        if not len(self.codes):
-            self.codes, self.counts = codes.astype(np.int64), counts.astype(np.int64)
+        codes = np.asarray(codes, np.int64)
+        if not len(codes):
             return
-        u, inv = np.unique(np.concatenate([self.codes, codes]), return_inverse=True)
+        lo, hi = int(codes.min()), int(codes.max())
+        if self._dense is not None:
+            lo, hi = min(lo, self._lo), max(hi, self._lo + len(self._dense) - 1)
+        if not len(self._codes) and hi - lo < self.DENSE_SPAN:  # once sparse, always sparse
+            self._grow(lo, hi)
+            self._dense += np.bincount(codes - self._lo, minlength=len(self._dense))
+        else:
+            self._sparse_merge(*np.unique(codes, return_counts=True))
+
+    def _grow(self, lo, hi):
+        if self._dense is not None and lo == self._lo and hi == self._lo + len(self._dense) - 1:
+            return
+        dense = np.zeros(hi - lo + 1, np.int64)
+        if self._dense is not None:
+            dense[self._lo - lo:self._lo - lo + len(self._dense)] = self._dense
+        self._lo, self._dense = lo, dense
+
+    def _sparse_merge(self, codes, counts):
+        if self._dense is not None:  # the window no longer suffices: everything goes sparse
+            (nz,) = np.nonzero(self._dense)
+            dense_codes, dense_counts = nz + self._lo, self._dense[nz]
+            self._dense = None
+            self._sparse_merge(dense_codes, dense_counts)
+        if not len(self._codes):
+            self._codes, self._counts = codes.astype(np.int64), counts.astype(np.int64)
+            return
+        u, inv = np.unique(np.concatenate([self._codes, codes]), return_inverse=True)
         merged = np.zeros(len(u), np.int64)
-        np.add.at(merged, inv, np.concatenate([self.counts, counts]).astype(np.int64))
-        self.counts = merged
-        self.codes = u
+        np.add.at(merged, inv, np.concatenate([self._counts, counts]).astype(np.int64))
+        self._codes, self._counts = u, merged
+
+    def _compact(self):
+        if self._dense is not None:
+            (nz,) = np.nonzero(self._dense)
+            self._codes, self._counts = (nz + self._lo).astype(np.int64), self._dense[nz]
+            self._dense = None
+
+    @property
+    def codes(self):
+        self._compact()
+        return self._codes
+
+    @property
+    def counts(self):
+        self._compact()
+        return self._counts
+
+    @classmethod
+    def sparse(cls, codes, counts):
+        h = cls()
+        h._codes, h._counts = np.asarray(codes, np.int64), np.asarray(counts, np.int64)
+        return h
 
     def merged(self, other):
-        out = CodeHistogram()
-        out.codes, out.counts = self.codes, self.counts
-        out._merge(other.codes, other.counts)
+        out = CodeHistogram.sparse(self.codes, self.counts)
+        if len(other.codes):
+            out._sparse_merge(other.codes, other.counts)
         return out
 
     def count_at_or_above(self, t):
@@ -110,29 +162,34 @@ class Counts:
         self.float_agree = np.zeros(s, np.int64)
 
     def add(self, decided, passed, n_pileup, scores, lead_pt=None):
-        n, s = len(decided), len(self.seeds)
+        """One chunk: decided/passed (n, seeds) bool, before/after prescale (passed implies decided)."""
+        n, s = decided.shape
+        # Per-seed counts only need the events some seed fires on: at trigger rates, a small fraction.
+        rows = np.flatnonzero(decided.any(1))
+        d, p = decided[rows], passed[rows]
+        pf = p.astype(np.float64)  # float matmul (BLAS), exact: counts per chunk are far below 2^53
+        k = p.sum(1)
+        anyp = k > 0
+        self.n_events += n
+        self.unprescaled += d.sum(0)
+        self.prescaled += p.sum(0)
+        self.pure += p[k == 1].sum(0)
+        self.overlap += np.rint(pf.T @ pf).astype(np.int64)
+        self.multiplicity += _per_seed_bincount(p, k, s + 1)
+        self.total += int(anyp.sum())
+        self.total_unprescaled += len(rows)
         if lead_pt is not None:
             nb = len(TURN_ON_EDGES) - 1
             b = np.clip(np.searchsorted(TURN_ON_EDGES, lead_pt, side="right") - 1, 0, nb - 1)
             self.turn_on_events += np.bincount(b, minlength=nb)
-            self.turn_on_counts += _per_seed_bincount(decided, b, nb)
-        self.n_events += n
-        self.unprescaled += decided.sum(0)
-        self.prescaled += passed.sum(0)
-        k = passed.sum(1)
-        self.pure += (passed & (k == 1)[:, None]).sum(0)
-        p32 = passed.astype(np.int32)
-        self.overlap += (p32.T @ p32).astype(np.int64)
-        self.multiplicity += _per_seed_bincount(passed, k, s + 1)
-        anyp = k > 0
-        self.total += int(anyp.sum())
-        self.total_unprescaled += int(decided.any(1).sum())
+            self.turn_on_counts += _per_seed_bincount(d, b[rows], nb)
         if n_pileup is not None:
-            b = np.clip(np.searchsorted(self.pileup_edges, n_pileup, side="right") - 1, 0, len(self.pileup_edges) - 2)
-            valid = n_pileup >= 0
             nb = len(self.pileup_edges) - 1
+            b = np.clip(np.searchsorted(self.pileup_edges, n_pileup, side="right") - 1, 0, nb - 1)
+            valid = n_pileup >= 0
             self.pileup_events += np.bincount(b[valid], minlength=nb)
-            self.pileup_counts[:-1] += _per_seed_bincount(passed & valid[:, None], b, nb)
+            b, valid = b[rows], valid[rows]
+            self.pileup_counts[:-1] += _per_seed_bincount(p & valid[:, None], b, nb)
             self.pileup_counts[-1] += np.bincount(b[valid & anyp], minlength=nb)
         for name, codes in scores.items():
             self.histograms.setdefault(name, CodeHistogram()).add(codes)
@@ -293,18 +350,19 @@ class Source:
     def files(self):
         return [it if isinstance(it, str) else "<stream>" for it in self.items]
 
-    def chunks(self, chunk_size, fields):
+    def chunks(self, chunk_size, fields, skip=0):
+        """The chunks of every item, in order; ``skip``: leave out the first chunks (one-item sources)."""
         for it in self.items:
             if isinstance(it, str):
                 try:
-                    yield from _events.iter_chunks(it, chunk_size, fields=fields)
+                    yield from _events.iter_chunks(it, chunk_size, fields=fields, skip=skip)
                 except L1emuError as err:
                     raise ReplayError(str(err)) from None
                 except Exception as err:  # h5py / pyarrow / uproot read errors: the file is unreadable
                     raise ReplayError(f"sample {self.name!r}: cannot read {it!r} ({type(err).__name__}: "
                                       f"{str(err).splitlines()[0] if str(err) else 'no detail'})") from None
             else:
-                for chunk in it:
+                for chunk in itertools.islice(it, skip, None):
                     missing = [f for f in fields if f not in chunk]
                     if missing:
                         raise ReplayError(f"sample {self.name!r}: a chunk has no field(s) {missing}")
@@ -350,33 +408,73 @@ def needed_fields(menu):
 
 # -- one shard: a file (or chunk iterable) replayed with fresh prescale counters ------------------------
 
-def _chunks_of(sample, item, chunk_size, fields):
-    return Source(sample, [item], 0).chunks(chunk_size, fields)
+def _chunks_of(sample, item, chunk_size, fields, skip=0):
+    return Source(sample, [item], 0).chunks(chunk_size, fields, skip)
 
 
-class ScoreCache:
-    """Raw score codes and cut decisions of pass 1 kept for pass 2 of the same shard (same chunks), within a
-    memory budget: the models of rate-solved seeds then run once per crossing, not twice, and cuts are
-    evaluated once. Beyond the budget, pass 2 recomputes what is missing (same values: it is deterministic)."""
+def _solved_plan(menu):
+    """(solved, fixed): the rate-solved seeds, and the seeds whose decision does not depend on a solved
+    threshold (nor references a seed that does), in evaluation order; the rest depend on one."""
+    order = menu.order()
+    solved = [n for n in order if menu.seeds[n].rate_hz is not None]
+    fixed = []
+    for n in order:
+        if n not in solved and all(r in fixed for r in menu.seeds[n].references()):
+            fixed.append(n)
+    return solved, fixed
 
-    def __init__(self, budget_bytes=128 << 20):
-        self.budget, self.used, self.store = budget_bytes, 0, {}
 
-    @staticmethod
-    def _size(scores, cuts):
-        return sum(a.nbytes for a in scores.values()) + sum(a.nbytes for a in cuts.values())
+@dataclass
+class Prepared:
+    """One background chunk as pass 1 leaves it for pass 2: everything the counts need that does not depend
+    on a solved threshold, so pass 2 only compares codes with the solved thresholds (no file is re-read)."""
 
-    def put(self, key, scores, cuts):
-        size = self._size(scores, cuts)
-        if self.used + size <= self.budget:
-            self.store[key] = (scores, cuts)
-            self.used += size
+    n: int
+    fixed: np.ndarray  # np.packbits of the (n, len(fixed seeds)) decisions before prescale
+    solved: dict  # solved seed -> (its score column (n,) int64, its require cut (n,) bool or None)
+    hist_codes: dict  # other score seed -> codes of the events passing its require
+    n_pileup: np.ndarray = None
+    lead_pt: np.ndarray = None
+    event: np.ndarray = None
 
-    def pop(self, key):
-        """(scores, cuts) of chunk ``key``; empty dicts when it was not kept."""
-        scores, cuts = self.store.pop(key, ({}, {}))
-        self.used -= self._size(scores, cuts)
-        return scores, cuts
+    @property
+    def nbytes(self):
+        arrays = [self.fixed, self.n_pileup, self.lead_pt, self.event, *self.hist_codes.values(),
+                  *(a for col in self.solved.values() for a in col)]
+        return sum(a.nbytes for a in arrays if a is not None)
+
+
+class PreparedCache:
+    """The Prepared chunks of pass 1, in order from each shard's first chunk, within a memory budget (peak
+    memory stays independent of the stream length); pass 2 re-reads only the chunks beyond it."""
+
+    budget_bytes = 256 << 20
+
+    def __init__(self):
+        self.used, self.store = 0, {}
+        self.overflowed, self.completed = set(), set()  # shards with chunks beyond the budget / all held
+
+    def put(self, shard, k, prepared):
+        if shard in self.overflowed or self.used + prepared.nbytes > self.budget_bytes:
+            self.overflowed.add(shard)
+            return
+        self.store[shard, k] = prepared
+        self.used += prepared.nbytes
+
+    def close(self, shard, prepared_all):
+        """End of pass 1 on the shard; ``prepared_all``: every chunk was offered to put."""
+        if prepared_all and shard not in self.overflowed:
+            self.completed.add(shard)
+
+    def pop(self, shard, k):
+        prepared = self.store.pop((shard, k), None)
+        if prepared is not None:
+            self.used -= prepared.nbytes
+        return prepared
+
+    def complete(self, shard):
+        """Whether every chunk of the shard was held (pass 2 then reads nothing)."""
+        return shard in self.completed
 
 
 def in_order(fn, items, workers=1):
@@ -403,34 +501,56 @@ def in_order(fn, items, workers=1):
                 f.cancel()
 
 
-def histogram_shard(menu, sample, item, chunk_size, fields, tick=None, cache=None, shard=0, workers=1):
+def histogram_shard(menu, sample, item, chunk_size, fields, tick=None, cache=None, shard=0, workers=1,
+                    keep_events=False):
     """Pass 1 on one background shard: raw-code histograms of the rate-solved seeds (events passing their
-    require cut) and the number of crossings. Partial results merge by addition."""
+    require cut) and the number of crossings. Partial results merge by addition. With ``cache`` (and no seed
+    depending on a solved one), every chunk is evaluated in full and kept there as a Prepared chunk."""
     order = menu.order()
     ev = _Evaluator(menu, order)
-    solved = [n for n in order if menu.seeds[n].rate_hz is not None]
-    deps = _closure(menu, [r for n in solved for r in menu.seeds[n].references()])
-    algs = sorted({menu.seeds[n].algorithm for n in solved + deps if menu.seeds[n].kind == "score"})
+    solved, fixed = _solved_plan(menu)
+    prepare = cache is not None and len(solved) + len(fixed) == len(order)
+    if prepare:
+        algs = sorted({menu.seeds[n].algorithm for n in order if menu.seeds[n].kind == "score"})
+        deps = fixed
+    else:
+        deps = _closure(menu, [r for n in solved for r in menu.seeds[n].references()])
+        algs = sorted({menu.seeds[n].algorithm for n in solved + deps if menu.seeds[n].kind == "score"})
     hists = {n: CodeHistogram() for n in solved}
     n_events = 0
 
     def evaluate(chunk):
+        n = len(next(iter(chunk.values())))
         cuts = ev.cuts(chunk)
         scores = ev.scores(chunk, algs, ev.masks(chunk, cuts))
         dec = ev.decide(chunk, scores, deps, known=cuts)
-        codes = {n: scores[menu.seeds[n].algorithm][ev.required(chunk, n, dec), menu.seeds[n].output]
-                 for n in solved}
-        return len(next(iter(chunk.values()))), cuts, scores, codes
+        columns = {}
+        for name in solved:
+            s = menu.seeds[name]
+            req = None if s.require is None else ev.required(chunk, name, dec)
+            columns[name] = (np.ascontiguousarray(scores[s.algorithm][:, s.output]), req)
+        if not prepare:
+            return n, columns, None
+        hist_codes = {name: scores[menu.seeds[name].algorithm][ev.required(chunk, name, dec), menu.seeds[name].output]
+                      for name in fixed if menu.seeds[name].kind == "score"}
+        bits = np.packbits(np.stack([dec[name] for name in fixed], 1), axis=1) if fixed else np.zeros((n, 0), np.uint8)
+        return n, columns, Prepared(
+            n, bits, columns, hist_codes,
+            n_pileup=np.asarray(chunk["n_pileup"]) if "n_pileup" in chunk else None,
+            lead_pt=np.asarray(chunk["jet"][:, 0, 0]) if "jet" in chunk else None,
+            event=np.asarray(chunk["event"], np.int64) if keep_events and "event" in chunk else None)
 
     chunks = _chunks_of(sample, item, chunk_size, fields)
-    for k, (n, cuts, scores, codes) in enumerate(in_order(evaluate, chunks, workers)):
-        if cache is not None:
-            cache.put((shard, k), scores, cuts)
-        for name, c in codes.items():
-            hists[name].add(c)
+    for k, (n, columns, prepared) in enumerate(in_order(evaluate, chunks, workers)):
+        if prepared is not None:
+            cache.put(shard, k, prepared)
+        for name, (col, req) in columns.items():
+            hists[name].add(col if req is None else col[req])
         n_events += n
         if tick:
             tick(n)
+    if cache is not None:
+        cache.close(shard, prepare)
     return hists, n_events
 
 
@@ -472,39 +592,62 @@ def _float_decisions(menu, chunk, dec, compare_float, masks):
 def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PILEUP_EDGES, tick=None, writer=None,
                 compare_float=False, cache=None, shard=0, workers=1):
     """Pass 2 on one shard: the integer Counts of every seed. Prescale counters start at zero for each
-    shard (a file is a run), so any grouping of whole files gives the same totals."""
+    shard (a file is a run), so any grouping of whole files gives the same totals. The chunks ``cache``
+    holds for the shard are finished from there; the others are read and evaluated."""
     order = menu.order()
     ev = _Evaluator(menu, order)
     seeds = list(menu.seeds)
+    column = {n: j for j, n in enumerate(seeds)}
     score_algs = sorted({menu.seeds[n].algorithm for n in order if menu.seeds[n].kind == "score"})
     score_seeds = [n for n in order if menu.seeds[n].kind == "score"]
+    _, fixed = _solved_plan(menu)
     counts = Counts(seeds, tuple(pileup_edges))
     counters = [PrescaleCounter(menu.seeds[n].prescale) for n in seeds]
 
-    def evaluate(job):  # everything that does not depend on the events before this chunk
-        chunk, (known, cuts) = job
-        cuts = cuts or ev.cuts(chunk)
+    def evaluate(chunk):  # everything that does not depend on the events before this chunk
+        cuts = ev.cuts(chunk)
         masks = ev.masks(chunk, cuts)
-        scores = {**known, **ev.scores(chunk, [a for a in score_algs if a not in known], masks)}
+        scores = ev.scores(chunk, score_algs, masks)
         dec = ev.decide(chunk, scores, known=cuts)
         decided = np.stack([dec[n] for n in seeds], 1)
         hist_codes = {n: scores[menu.seeds[n].algorithm][ev.required(chunk, n, dec), menu.seeds[n].output]
                       for n in score_seeds}
-        return chunk, masks, dec, decided, hist_codes
+        floats = _float_decisions(menu, chunk, dec, compare_float, masks)
+        return (decided, hist_codes, chunk.get("n_pileup"), chunk["jet"][:, 0, 0] if "jet" in chunk else None,
+                chunk.get("event"), floats)
 
-    chunks = _chunks_of(sample, item, chunk_size, fields)
-    jobs = ((chunk, cache.pop((shard, k)) if cache is not None else ({}, {})) for k, chunk in enumerate(chunks))
-    for chunk, masks, dec, decided, hist_codes in in_order(evaluate, jobs, workers):
+    def finish(p):  # a Prepared chunk of pass 1, with the solved thresholds applied
+        decided = np.empty((p.n, len(seeds)), bool)
+        bits = np.unpackbits(p.fixed, axis=1, count=len(fixed)).view(bool)
+        for j, name in enumerate(fixed):
+            decided[:, column[name]] = bits[:, j]
+        hist_codes = dict(p.hist_codes)
+        for name, (col, req) in p.solved.items():
+            fired = col >= menu.seeds[name].threshold_raw
+            decided[:, column[name]] = fired if req is None else fired & req
+            hist_codes[name] = col if req is None else col[req]
+        return decided, hist_codes, p.n_pileup, p.lead_pt, p.event, {}
+
+    def results():
+        k = 0
+        if cache is not None:
+            while (p := cache.pop(shard, k)) is not None:
+                yield finish(p)
+                k += 1
+            if cache.complete(shard):
+                return
+        yield from in_order(evaluate, _chunks_of(sample, item, chunk_size, fields, skip=k), workers)
+
+    for decided, hist_codes, pu, lead, event, floats in results():
         passed = np.stack([c.apply(decided[:, j]) for j, c in enumerate(counters)], 1)  # in event order
-        pu = np.asarray(chunk["n_pileup"], np.int64) if "n_pileup" in chunk else None
-        lead = np.asarray(chunk["jet"][:, 0, 0], np.float64) if "jet" in chunk else None
-        counts.add(decided, passed, pu, hist_codes, lead)
-        for name, fired in _float_decisions(menu, chunk, dec, compare_float, masks).items():
-            j = seeds.index(name)
+        counts.add(decided, passed, None if pu is None else np.asarray(pu, np.int64), hist_codes,
+                   None if lead is None else np.asarray(lead, np.float64))
+        for name, fired in floats.items():
+            j = column[name]
             counts.float_fired[j] += int(fired.sum())
             counts.float_agree[j] += int((fired == decided[:, j]).sum())
         if writer is not None:
-            writer.write(chunk, decided)
+            writer.write(event, decided)
         if tick:
             tick(len(decided))
     return counts
@@ -554,7 +697,7 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
     menu, chunk_size, fields, bkg, sigs = prepare(menu, background, signals, threads=threads,
                                                   chunk_size=chunk_size, column=column, decisions=decisions)
     tick = progress or (lambda n: None)
-    cache = ScoreCache()
+    cache = None if compare_float else PreparedCache()  # float decisions need the chunks again
     # chunks evaluated at once: 1 for now. With 2 worker threads a SIGTERM during pass 2 once left the
     # process hanging at exit after its error line (CI); in_order(workers > 1) stays for when that is solved.
     workers = 1
@@ -565,7 +708,8 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
     if any(s.rate_hz is not None for s in menu.seeds.values()):
         merged, n_bkg = None, 0
         for i, item in enumerate(bkg.items):
-            hists, n = histogram_shard(menu, "background", item, chunk_size, fields, tick, cache, i, workers)
+            hists, n = histogram_shard(menu, "background", item, chunk_size, fields, tick, cache, i, workers,
+                                       keep_events=decisions is not None)
             n_bkg += n
             merged = hists if merged is None else {k: merged[k].merged(v) for k, v in hists.items()}
         solve_thresholds(menu, merged, n_bkg)
@@ -617,8 +761,8 @@ class _DecisionWriter:
         self._open = None
         self._done = False
 
-    def write(self, chunk, decided):
-        event = np.asarray(chunk.get("event", np.arange(self.n, self.n + len(decided))), np.int64)
+    def write(self, event, decided):
+        event = np.arange(self.n, self.n + len(decided)) if event is None else np.asarray(event, np.int64)
         if self.fmt == "h5":
             import h5py
 
