@@ -132,6 +132,75 @@ def test_saturation_and_phi_wrap():
     assert record.HARDWARE_UNITS["met"]["phi"] == qphi and record.HARDWARE_UNITS["egamma"]["phi"] == qphi
 
 
+def _numpy_digitize(x, q):  # the numpy definition the C++ kernels replaced
+    scaled = np.asarray(x, np.float64) / q.lsb
+    codes = np.floor(scaled + 1e-9) if q.rounding == "floor" else np.rint(scaled)
+    return np.clip(codes, q.code_min, q.code_max).astype(np.int32)
+
+
+def _numpy_phi(phi, q):
+    codes = np.rint(np.asarray(phi, np.float64) / q.lsb).astype(np.int64)
+    return (codes % q.period).astype(np.int32)
+
+
+def _adversarial(q, n, rng, dtype):
+    """Values on and around every code boundary of unit q: k x lsb, ties (k + 1/2) x lsb, +-1 ulp, the
+    floor epsilon, both rails and beyond them, zeros, infinities, and random values."""
+    k = rng.integers(q.code_min - 3, q.code_max + 4, n).astype(np.float64)
+    frac = rng.choice([0.0, 0.5, -0.5, 1e-9, -1e-9, 2e-9, 0.25], n)
+    x = ((k + frac) * q.lsb).astype(dtype)
+    ulp = rng.choice([-1, 0, 1], n)
+    x = np.where(ulp == 0, x, np.nextafter(x, np.where(ulp > 0, np.inf, -np.inf).astype(dtype)))
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, 1e30, -1e30, q.code_max * q.lsb, q.code_min * q.lsb], dtype)
+    return np.concatenate([x, specials, (rng.normal(0, 1, n) * q.lsb * (q.code_max + 1)).astype(dtype)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hardware_codes_equal_the_numpy_definition(dtype):
+    """The C++ digitization (record.digitize / digitize_phi / to_hardware) equals its numpy definition on
+    every unit, on adversarial values, for float32 and float64 inputs; NaN (and a non-finite phi) is one
+    clear error naming the field and the element."""
+    rng = np.random.default_rng(17)
+    n = 20_000
+    for name, units in record.HARDWARE_UNITS.items():
+        for var, q in units.items():
+            if var == "phi":
+                x = _adversarial(q, n, rng, dtype)
+                angle = np.abs(np.rint(x.astype(np.float64) / q.lsb)) < 2.0**31  # beyond: no angle, an error
+                x = np.concatenate([x[angle], np.array([np.pi, -np.pi, 2 * np.pi, -7 * np.pi, 1e6, -1e6], dtype)])
+                np.testing.assert_array_equal(record.digitize_phi(x, q), _numpy_phi(x, q), err_msg=name)
+                with pytest.raises(EventFileError, match="element 1 is -?[0-9.e+]+: it has no hardware code"):
+                    record.digitize_phi(np.array([0.0, q.lsb * 2.0**32 * (-1) ** len(name)], dtype), q)
+            else:
+                x = _adversarial(q, n, rng, dtype)
+                np.testing.assert_array_equal(record.digitize(x, q), _numpy_digitize(x, q), err_msg=f"{name}.{var}")
+        if name == "calo_regions":
+            continue
+        width = 2 if name == "met" else 3
+        cols = [_adversarial(units[v], n, rng, dtype)[:n] for v in (("pt", "phi") if width == 2 else ("pt", "eta"))]
+        if width == 3:
+            cols.append(rng.uniform(-10, 10, n).astype(dtype))
+        values = np.stack(cols, -1)
+        values[::7, 0] = 0.2  # empty slots: pt below one LSB
+        values = values.reshape((n // 4, 4, width) if width == 3 else (n, 2))
+        got = record.to_hardware({name: values}, name)
+        q = units
+        pt = _numpy_digitize(values[..., 0], q["pt"])
+        want = [pt] + ([] if width == 2 else [_numpy_digitize(values[..., 1], q["eta"])]) + [_numpy_phi(values[..., -1], q["phi"])]
+        want = np.stack(want, -1) * (pt > 0)[..., None]
+        assert got.dtype == np.int32
+        np.testing.assert_array_equal(got, want, err_msg=name)
+    bad = np.zeros((5, 10, 3), dtype)
+    bad[3, 2, 1] = np.nan
+    with pytest.raises(EventFileError, match=r"field 'jet': element 97 is nan"):
+        record.to_hardware({"jet": bad}, "jet")
+    bad[3, 2, 1], bad[4, 0, 2] = 0, np.inf
+    with pytest.raises(EventFileError, match=r"field 'jet': element 122 is inf"):
+        record.to_hardware({"jet": bad}, "jet")
+    with pytest.raises(EventFileError, match="element 1 is nan"):
+        record.digitize(np.array([1.0, np.nan], dtype), record.HARDWARE_UNITS["jet"]["pt"])
+
+
 @pytest.mark.parametrize("name, n", [("jet", 144), ("egamma", 144), ("met", 144), ("muon", 576)])
 def test_phi_codes_round_trip_at_the_wrap(name, n):
     q = record.HARDWARE_UNITS[name]["phi"]

@@ -4,6 +4,8 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <optional>
+#include <tuple>
 #include <stdexcept>
 
 #include "../fixed/fixed.h"
@@ -11,6 +13,7 @@
 #include "../graph/pool.h"
 #include "../graph/registry.h"
 #include "../layers/mac.h"
+#include "../menu/hardware_codes.h"
 #include "../menu/ugt_scaling.h"
 
 namespace py = pybind11;
@@ -59,6 +62,41 @@ py::array_t<double> ugt_shift(const F64Array &x, const I64Array &offsets, const 
         menu::ugt_shift(src, size_t(x.shape(0)), size_t(x.shape(1)), offsets.data(), shifts.data(), s, dst);
     }
     return out;
+}
+
+// Hardware codes of float32 values as float32, of anything else as float64 (np.asarray(x, np.float64)), into
+// int32 codes of the input's shape; last_dim: the object width the kernel needs (0: any).
+template <class Kernel>
+py::array_t<int32_t> hardware_codes(const py::array &x, py::ssize_t last_dim, const Kernel &kernel) {
+    auto run = [&](auto typed) {
+        using T = typename decltype(typed)::value_type;
+        const auto a = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(x);
+        if (!a) throw std::invalid_argument("expected an array of numbers");
+        if (last_dim && (a.ndim() == 0 || a.shape(a.ndim() - 1) != last_dim))
+            throw std::invalid_argument("expected values of shape (..., " + std::to_string(last_dim) + ")");
+        py::array_t<int32_t> out(std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim()));
+        const T *src = a.data();
+        int32_t *dst = out.mutable_data();
+        const size_t n = size_t(a.size()) / size_t(last_dim ? last_dim : 1);
+        {
+            py::gil_scoped_release release;
+            kernel(src, n, dst);
+        }
+        return out;
+    };
+    if (py::isinstance<py::array_t<float>>(x)) return run(std::vector<float>{});
+    return run(std::vector<double>{});
+}
+
+menu::LinearUnit linear_unit(double lsb, bool floor, int64_t lo, int64_t hi) {
+    if (!(lsb > 0) || lo > hi || lo < INT32_MIN || hi > INT32_MAX)
+        throw std::invalid_argument("hardware unit: expected lsb > 0 and int32 code bounds lo <= hi");
+    return {lsb, floor, lo, hi};
+}
+
+void check_phi(double lsb, int64_t period) {
+    if (!(lsb > 0) || period <= 0 || period > INT32_MAX)
+        throw std::invalid_argument("phi unit: expected lsb > 0 and a positive period");
 }
 
 // Raised by run/run_all(check_finite=True) on NaN or inf inputs, naming the first one.
@@ -201,6 +239,39 @@ PYBIND11_MODULE(_core, mod) {
 
     mod.def("ugt_shift", &ugt_shift, py::arg("x"), py::arg("offsets"), py::arg("shifts"), py::arg("unscaled"),
             "The uGT AXOL1TL input scaling: float64 values of (unscaled_t(x) - offset) >> shift.");
+    mod.def(
+        "digitize",
+        [](const py::array &x, double lsb, bool floor, int64_t lo, int64_t hi) {
+            const menu::LinearUnit u = linear_unit(lsb, floor, lo, hi);
+            return hardware_codes(x, 0, [&](auto *v, size_t n, int32_t *c) { menu::digitize(v, n, u, c); });
+        },
+        py::arg("x"), py::arg("lsb"), py::arg("floor"), py::arg("lo"), py::arg("hi"),
+        "int32 codes clip(floor(x / lsb + 1e-9) or rint(x / lsb), lo, hi); ValueError on NaN.");
+    mod.def(
+        "digitize_phi",
+        [](const py::array &x, double lsb, int64_t period) {
+            check_phi(lsb, period);
+            return hardware_codes(x, 0, [&](auto *v, size_t n, int32_t *c) { menu::digitize_phi(v, n, lsb, period, c); });
+        },
+        py::arg("x"), py::arg("lsb"), py::arg("period"), "int32 codes rint(phi / lsb) mod period; ValueError if not finite.");
+    mod.def(
+        "object_codes",
+        [](const py::array &v, std::tuple<double, bool, int64_t, int64_t> pt,
+           std::optional<std::tuple<double, bool, int64_t, int64_t>> eta, double phi_lsb, int64_t phi_period) {
+            check_phi(phi_lsb, phi_period);
+            const menu::LinearUnit p = std::apply(linear_unit, pt);
+            if (!eta)
+                return hardware_codes(v, 2, [&](auto *x, size_t n, int32_t *c) {
+                    menu::met_codes(x, n, p, phi_lsb, phi_period, c);
+                });
+            const menu::LinearUnit e = std::apply(linear_unit, *eta);
+            return hardware_codes(v, 3, [&](auto *x, size_t n, int32_t *c) {
+                menu::object_codes(x, n, p, e, phi_lsb, phi_period, c);
+            });
+        },
+        py::arg("v"), py::arg("pt"), py::arg("eta"), py::arg("phi_lsb"), py::arg("phi_period"),
+        "int32 codes of objects (..., 3) (pt, eta, phi), or with eta None of MET (..., 2) (pt, phi); an object "
+        "whose pt code is 0 has all codes 0. Units: (lsb, floor, lo, hi).");
     mod.def("set_thread_budget", &graph::set_thread_budget, py::arg("n"),
             "At most n threads evaluate at once in this process, over all emulators and calls.");
     mod.def("thread_budget", &graph::thread_budget, "The process-wide thread budget (L1EMU_THREADS or hardware threads).");

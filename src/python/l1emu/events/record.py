@@ -13,6 +13,9 @@ import math
 
 import numpy as np
 
+from .. import _core
+from ..errors import EventFileError
+
 FORMAT = "l1emu-events"
 FORMAT_VERSION = 1
 
@@ -165,11 +168,17 @@ def fields_for(with_constituents, with_images):
     return [f for f in FIELDS if f.group in groups]
 
 
+def _linear(q):
+    return (q.lsb, q.rounding == "floor", q.code_min, q.code_max)
+
+
 def digitize(x, q):
-    """Integer hardware codes of physical values ``x`` (saturating)."""
-    scaled = np.asarray(x, np.float64) / q.lsb
-    codes = np.floor(scaled + 1e-9) if q.rounding == "floor" else np.rint(scaled)
-    return np.clip(codes, q.code_min, q.code_max).astype(np.int32)
+    """Integer hardware codes (int32) of physical values ``x``: floor(x / lsb + 1e-9) (energies, the hardware
+    truncates) or round half to even (angles), saturated to the unit's code range. NaN has no code."""
+    try:
+        return _core.digitize(x, *_linear(q))
+    except ValueError as err:
+        raise EventFileError(f"event values: {err}") from None
 
 
 def _period(q):
@@ -180,9 +189,10 @@ def digitize_phi(phi, q):
     """Unsigned uGT phi codes: round(phi / lsb) mod N, in [0, N) (N = 144 calo, 576 muon).
 
     Any angle works (phi in [-pi, pi) or [0, 2pi)): code c stands for phi = c x lsb modulo 2pi."""
-    n = _period(q)
-    codes = np.rint(np.asarray(phi, np.float64) / q.lsb).astype(np.int64)
-    return (codes % n).astype(np.int32)
+    try:
+        return _core.digitize_phi(phi, q.lsb, _period(q))
+    except ValueError as err:
+        raise EventFileError(f"event phi values: {err}") from None
 
 
 def phi_from_codes(codes, q):
@@ -207,16 +217,13 @@ def to_hardware(chunk, name):
     (0..143 calo, 0..575 muon). A slot whose pt code is 0 (empty) has all codes 0."""
     values = np.asarray(chunk[name])
     q = HARDWARE_UNITS[name]
-    if name == "calo_regions":
-        return digitize(values, q["et"])
-    if name == "met":
-        pt = digitize(values[:, 0], q["pt"])
-        return np.stack([pt, digitize_phi(values[:, 1], q["phi"]) * (pt > 0)], -1)
-    pt = digitize(values[..., 0], q["pt"])
-    codes = np.stack(
-        [pt, digitize(values[..., 1], q["eta"]), digitize_phi(values[..., 2], q["phi"])], -1
-    )
-    return codes * (pt > 0)[..., None]
+    try:
+        if name == "calo_regions":
+            return digitize(values, q["et"])
+        eta = None if name == "met" else _linear(q["eta"])
+        return _core.object_codes(values, _linear(q["pt"]), eta, q["phi"].lsb, _period(q["phi"]))
+    except ValueError as err:
+        raise EventFileError(f"field {name!r}: {err}") from None
 
 
 def l1_objects_57(chunk, dtype=np.float32):

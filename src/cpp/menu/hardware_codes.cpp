@@ -1,0 +1,109 @@
+#include "hardware_codes.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#include "../layers/mac_lanes.h"  // L1EMU_AI, L1EMU_CLONES
+
+namespace l1emu::menu {
+
+namespace {
+
+constexpr double kPhiMax = 0x1p31;  // |phi / lsb| beyond this is no angle (and keeps the wrap exact)
+constexpr size_t kBlock = 256;      // values checked, then coded, at a time (branch-free loops)
+
+[[noreturn]] void no_code(size_t i, double x) {
+    char value[32];
+    std::snprintf(value, sizeof value, "%.9g", x);
+    throw std::invalid_argument("element " + std::to_string(i) + " is " + value + ": it has no hardware code");
+}
+
+L1EMU_AI bool has_phi_code(double x, double lsb) { return std::fabs(std::nearbyint(x / lsb)) < kPhiMax; }
+
+// Codes of values x[i * xs] into c[i * cs]; false (nothing trusted) when one of them has no code.
+template <class T, bool Floor>
+L1EMU_AI bool linear_block(const T *x, size_t n, size_t xs, const LinearUnit &u, int32_t *c, size_t cs) {
+    bool ok = true;
+    for (size_t i = 0; i < n; ++i) ok &= !std::isnan(x[i * xs]);  // +-inf saturate
+    if (!ok) return false;
+    const double lo = double(u.lo), hi = double(u.hi);
+    for (size_t i = 0; i < n; ++i) {
+        const double s = double(x[i * xs]) / u.lsb;  // np.floor(x / lsb + 1e-9) or np.rint(x / lsb)
+        c[i * cs] = int32_t(std::clamp(Floor ? std::floor(s + 1e-9) : std::nearbyint(s), lo, hi));
+    }
+    return true;
+}
+
+template <class T>
+L1EMU_AI bool linear_block(const T *x, size_t n, size_t xs, const LinearUnit &u, int32_t *c, size_t cs) {
+    return u.floor ? linear_block<T, true>(x, n, xs, u, c, cs) : linear_block<T, false>(x, n, xs, u, c, cs);
+}
+
+template <class T>
+L1EMU_AI bool phi_block(const T *x, size_t n, size_t xs, double lsb, int64_t period, int32_t *c, size_t cs) {
+    bool ok = true;
+    for (size_t i = 0; i < n; ++i) ok &= has_phi_code(double(x[i * xs]), lsb);
+    if (!ok) return false;
+    const double p = double(period);
+    for (size_t i = 0; i < n; ++i) {  // rint(phi / lsb) mod period, exact in double below kPhiMax
+        const double r = std::nearbyint(double(x[i * xs]) / lsb);
+        double m = r - p * std::floor(r / p);
+        m = m < 0 ? m + p : m;
+        c[i * cs] = int32_t(m >= p ? m - p : m);
+    }
+    return true;
+}
+
+// Objects of `width` values: pt first, phi last, eta between when given. An empty slot (pt code 0) codes 0.
+template <class T>
+L1EMU_AI void objects(const T *v, size_t n, size_t width, const LinearUnit &pt, const LinearUnit *eta, double phi_lsb,
+                      int64_t period, int32_t *codes) {
+    for (size_t b = 0; b < n; b += kBlock) {
+        const size_t m = std::min(kBlock, n - b);
+        const T *o = v + b * width;
+        int32_t *c = codes + b * width;
+        const bool ok = linear_block(o, m, width, pt, c, width) && (!eta || linear_block(o + 1, m, width, *eta, c + 1, width)) &&
+                        phi_block(o + width - 1, m, width, phi_lsb, period, c + width - 1, width);
+        if (!ok)
+            for (size_t i = 0; i < m * width; ++i) {
+                const double x = double(o[i]);
+                if (i % width == width - 1 ? !has_phi_code(x, phi_lsb) : std::isnan(x)) no_code(b * width + i, x);
+            }
+        for (size_t i = 0; i < m; ++i) {
+            const bool empty = c[i * width] == 0;
+            for (size_t a = 1; a < width; ++a) c[i * width + a] = empty ? 0 : c[i * width + a];
+        }
+    }
+}
+
+}  // namespace
+
+#define L1EMU_HARDWARE_CODES_DEF(T)                                                                                   \
+    L1EMU_CLONES void digitize(const T *x, size_t n, const LinearUnit &u, int32_t *codes) {                    \
+        for (size_t b = 0; b < n; b += kBlock)                                                                    \
+            if (!linear_block(x + b, std::min(kBlock, n - b), 1, u, codes + b, 1))                                \
+                for (size_t i = b; i < n; ++i)                                                                    \
+                    if (std::isnan(x[i])) no_code(i, double(x[i]));                                               \
+    }                                                                                                             \
+    L1EMU_CLONES void digitize_phi(const T *x, size_t n, double lsb, int64_t period, int32_t *codes) {         \
+        for (size_t b = 0; b < n; b += kBlock)                                                                    \
+            if (!phi_block(x + b, std::min(kBlock, n - b), 1, lsb, period, codes + b, 1))                         \
+                for (size_t i = b; i < n; ++i)                                                                    \
+                    if (!has_phi_code(double(x[i]), lsb)) no_code(i, double(x[i]));                               \
+    }                                                                                                             \
+    L1EMU_CLONES void object_codes(const T *v, size_t n, const LinearUnit &pt, const LinearUnit &eta,          \
+                                      double phi_lsb, int64_t period, int32_t *codes) {                           \
+        objects(v, n, 3, pt, &eta, phi_lsb, period, codes);                                                       \
+    }                                                                                                             \
+    L1EMU_CLONES void met_codes(const T *v, size_t n, const LinearUnit &pt, double phi_lsb, int64_t period,    \
+                                   int32_t *codes) {                                                              \
+        objects(v, n, 2, pt, nullptr, phi_lsb, period, codes);                                                    \
+    }
+L1EMU_HARDWARE_CODES_DEF(float)
+L1EMU_HARDWARE_CODES_DEF(double)
+#undef L1EMU_HARDWARE_CODES_DEF
+
+}  // namespace l1emu::menu
