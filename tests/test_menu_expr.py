@@ -206,6 +206,21 @@ def test_result_shapes_and_errors(data):
         evaluate(parse("a"), chunk, {"a": np.ones(3, bool)})
 
 
+def test_object_lists_of_any_capacity():
+    """The program follows the chunk's slots: 12 jets reach jet[11]; 2 muons leave mu[2] missing."""
+    jets = np.zeros((2, 12, 3), np.float32)
+    jets[1, :12, 0] = np.arange(12, 0, -1) * 10.0
+    mus = np.zeros((2, 2, 3), np.float64)
+    mus[:, :, 0] = 5.0
+    chunk = {"jet": jets, "muon": mus}
+    run = lambda t: evaluate(parse(t), chunk).tolist()
+    assert run("jet[11].pt == 10") == [False, True]
+    assert run("n(jet) == 12 and ht(jet) == 780") == [False, True]
+    assert run("n(mu) == 2 and not (mu[2].pt >= 0)") == [True, True]
+    with pytest.raises(ExprError, match="shape"):
+        evaluate(parse("jet[0].pt > 1"), {"jet": np.zeros((2, 12, 2), np.float32)})
+
+
 def test_seeds_and_fields():
     node = parse("(L1_A or not L1_B) and n(mu, pt > ht(jet)) >= 1 and met.pt > 1 and L1_A")
     assert node.seeds() == {"L1_A", "L1_B"} and node.fields() == {"muon", "jet", "met"}
@@ -398,6 +413,7 @@ CMP_PY = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b:
 def test_random_expressions_match_reference():
     chunk, seeds = make_chunk(300, seed=7)
     seeds = {k: seeds[k] for k in ("a", "b")}
+    wide = {k: v.astype(np.float64) for k, v in chunk.items()}  # float64 fields: the same values, same decisions
     rng = np.random.default_rng(99)
     events = [{k: v[i] for k, v in chunk.items()} for i in range(300)]
     outcomes = set()
@@ -411,5 +427,6 @@ def test_random_expressions_match_reference():
         want = np.array([bool(f(ev, {k: bool(v[i]) for k, v in seeds.items()}, None)) for i, ev in enumerate(events)])
         bad = np.flatnonzero(got != want)
         assert bad.size == 0, f"{text}: {bad.size} mismatches, first events {bad[:5]}"
+        np.testing.assert_array_equal(evaluate(node, wide, seeds), got, err_msg=text)
         outcomes.add((bool(want.any()), bool(want.all())))
     assert (True, False) in outcomes  # mixed outcomes occur: the fuzz is not trivially constant

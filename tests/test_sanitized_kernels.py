@@ -2,6 +2,7 @@
 layer family and every evaluation path (dense, convolution through im2col + the int16 GEMM, the across-events
 lanes kernel over windows, its double-precision, wrapping and ordered MACs, vectorized max pooling, the
 vectorized input cast, lookup-table activations and softmax, instance norm, KL score, the conv VAE encoder,
+the menu's uGT hardware codes and compiled cut programs,
 conifer BDTs), replayed on a subsample of each family test's events by the CTest test sanitized_kernels
 (tests/cpp), in a Python that imports the sanitized build of the core."""
 
@@ -126,6 +127,42 @@ CASES = {
 }
 
 
+def _menu_kernels(tmp_path):
+    """The menu's uGT hardware codes (adversarial values, the numpy definition as reference) and compiled cut
+    programs (random expressions, their per-event Python meaning as reference)."""
+    from l1emu.events import record
+
+    from .test_events import _adversarial, _numpy_digitize, _numpy_phi
+    from .test_menu_expr import gen_bool, make_chunk
+
+    rng = np.random.default_rng(8)
+    hw = {}
+    for name in ("jet", "egamma", "muon", "met"):
+        units = record.HARDWARE_UNITS[name]
+        n = 3000
+        cols = [_adversarial(units[v], n, rng, np.float32)[:n] for v in ("pt",) + (() if name == "met" else ("eta",))]
+        phi = _adversarial(units["phi"], n, rng, np.float32)
+        cols.append(phi[np.abs(np.rint(phi.astype(np.float64) / units["phi"].lsb)) < 2.0**31][:n])
+        m = min(len(c) for c in cols)
+        values = np.stack([c[:m] for c in cols], -1)
+        values = values if name == "met" else values[: m // 5 * 5].reshape(-1, 5, 3)
+        pt = _numpy_digitize(values[..., 0], units["pt"])
+        want = [pt] + ([] if name == "met" else [_numpy_digitize(values[..., 1], units["eta"])])
+        want = np.stack(want + [_numpy_phi(values[..., -1], units["phi"])], -1) * (pt > 0)[..., None]
+        hw[name], hw[name + ".want"] = values, want
+    np.savez(tmp_path / "hardware_codes.npz", **hw)
+    chunk, seeds = make_chunk(200, seed=12)
+    seeds = {k: seeds[k] for k in ("a", "b")}
+    events = [{k: v[i] for k, v in chunk.items()} for i in range(200)]
+    texts, wants = [], []
+    for _ in range(60):
+        text, f = gen_bool(rng, 4, None)
+        texts.append(text)
+        wants.append([bool(f(ev, {k: bool(v[i]) for k, v in seeds.items()}, None)) for i, ev in enumerate(events)])
+    np.savez(tmp_path / "cuts.npz", texts=np.array(texts), want=np.array(wants), **chunk,
+             **{"seed." + k: v for k, v in seeds.items()})
+
+
 def test_kernels_under_sanitizers(tmp_path, report):
     prefixes = []
     for name, make in CASES.items():
@@ -138,6 +175,7 @@ def test_kernels_under_sanitizers(tmp_path, report):
     x, offsets, shifts = ugt.case()  # the menu's uGT input scaling kernel, checked as the firmware casts it
     np.savez(tmp_path / "ugt_scaling.npz", x=x, offsets=offsets, shifts=shifts,
              want=ugt.reference(x, offsets, shifts, 14, 6))
+    _menu_kernels(tmp_path)
     cmake_tests.build("sanitized_package")  # the ASan + UBSan _core beside a copy of the package
     status, output, log = cmake_tests.ctest("sanitized_kernels", env={"L1EMU_SANITIZED_CASES": str(tmp_path)},
                                             timeout=900)
@@ -146,4 +184,4 @@ def test_kernels_under_sanitizers(tmp_path, report):
         report("asan+ubsan " + line.split("/")[-1].replace("--", "/"))
     assert status == 0, log[-3000:]
     assert "Sanitizer" not in output and "runtime error" not in output
-    assert len(lines) == len(CASES) + 1 and all(line.endswith(" 0 mismatches") for line in lines), log[-3000:]
+    assert len(lines) == len(CASES) + 3 and all(line.endswith(" 0 mismatches") for line in lines), log[-3000:]

@@ -34,4 +34,23 @@ if os.path.exists(ugt):  # the menu's uGT input scaling, cast to input_t fixed<1
     bad = int(np.sum(l1emu.quantize(y, "fixed<14,6,RND_CONV,SAT>") != d["want"]))
     print(f"{ugt}: {d['want'].size} codes, {bad} mismatches")
     failures += bad
+codes = os.path.join(os.environ["L1EMU_SANITIZED_CASES"], "hardware_codes.npz")
+if os.path.exists(codes):  # the menu's uGT object codes against their numpy definition
+    from l1emu.events import record
+
+    d = np.load(codes)
+    names = [k for k in d.files if not k.endswith(".want")]
+    bad = sum(int(np.sum(record.to_hardware({k: d[k]}, k) != d[k + ".want"])) for k in names)
+    print(f"{codes}: {sum(d[k + '.want'].size for k in names)} codes, {bad} mismatches")
+    failures += bad
+cuts = os.path.join(os.environ["L1EMU_SANITIZED_CASES"], "cuts.npz")
+if os.path.exists(cuts):  # compiled cut programs against the per-event meaning of each expression
+    from l1emu.menu import expr
+
+    d = np.load(cuts)
+    chunk = {k: d[k] for k in d.files if k not in ("texts", "want") and not k.startswith("seed.")}
+    seeds = {k[5:]: d[k] for k in d.files if k.startswith("seed.")}
+    bad = sum(int(np.sum(expr.evaluate(expr.parse(str(t)), chunk, seeds) != w)) for t, w in zip(d["texts"], d["want"]))
+    print(f"{cuts}: {d['want'].size} decisions of {len(d['texts'])} cuts, {bad} mismatches")
+    failures += bad
 sys.exit(1 if failures or not cases else 0)

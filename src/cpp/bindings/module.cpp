@@ -13,6 +13,7 @@
 #include "../graph/pool.h"
 #include "../graph/registry.h"
 #include "../layers/mac.h"
+#include "../menu/cuts.h"
 #include "../menu/hardware_codes.h"
 #include "../menu/ugt_scaling.h"
 
@@ -97,6 +98,75 @@ menu::LinearUnit linear_unit(double lsb, bool floor, int64_t lo, int64_t hi) {
 void check_phi(double lsb, int64_t period) {
     if (!(lsb > 0) || period <= 0 || period > INT32_MAX)
         throw std::invalid_argument("phi unit: expected lsb > 0 and a positive period");
+}
+
+// A cut program (expr.program) on a chunk: fields as (n, capacity, width) or (n, width) float32/float64
+// arrays, seeds as (n,) bool arrays; -> (n,) bool.
+py::array_t<bool> eval_cuts(const I64Array &code, const F64Array &constants, const I64Array &reg_width, int64_t result,
+                            const std::vector<py::array> &fields, const std::vector<py::array> &seeds, size_t n) {
+    menu::CutProgram prog;
+    if (code.ndim() != 2 || code.shape(1) != 5) throw std::invalid_argument("cut program: expected (k, 5) instructions");
+    const auto nreg = reg_width.size();
+    for (py::ssize_t i = 0; i < code.shape(0); ++i) {
+        const int64_t *r = code.data(i, 0);
+        if (r[0] < 0 || r[0] > int64_t(menu::CutOp::Ht) || r[1] < 0 || r[1] >= nreg)
+            throw std::invalid_argument("cut program: bad instruction " + std::to_string(i));
+        prog.code.push_back({menu::CutOp(r[0]), r[1], r[2], r[3], r[4]});
+    }
+    prog.constants.assign(constants.data(), constants.data() + constants.size());
+    prog.reg_width.assign(reg_width.data(), reg_width.data() + nreg);
+    prog.result = result;
+    std::vector<py::array> keep;  // the (possibly converted) arrays stay alive for the call
+    std::vector<menu::CutField> fs;
+    for (const py::array &f : fields) {
+        const bool is_f32 = py::isinstance<py::array_t<float>>(f);
+        py::array a = is_f32 ? py::array(py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(f))
+                             : py::array(F64Array::ensure(f));
+        if (!a || (a.ndim() != 2 && a.ndim() != 3) || size_t(a.shape(0)) != n)
+            throw std::invalid_argument("cut fields: expected (n, width) or (n, capacity, width) arrays of numbers");
+        fs.push_back({a.data(), !is_f32, a.ndim() == 3 ? int64_t(a.shape(1)) : 0, int64_t(a.shape(a.ndim() - 1))});
+        keep.push_back(a);
+    }
+    std::vector<const bool *> ss;
+    for (const py::array &sd : seeds) {
+        auto a = py::array_t<bool, py::array::c_style | py::array::forcecast>::ensure(sd);
+        if (!a || a.ndim() != 1 || size_t(a.shape(0)) != n) throw std::invalid_argument("cut seeds: expected (n,) booleans");
+        ss.push_back(a.data());
+        keep.push_back(a);
+    }
+    for (const auto &in : prog.code) {  // operands in range (the Python compiler's contract, checked)
+        auto reg = [&](int64_t r) { return r >= 0 && r < nreg; };
+        bool ok = true;
+        switch (in.op) {
+            case menu::CutOp::Num: ok = in.a >= 0 && in.a < int64_t(prog.constants.size()); break;
+            case menu::CutOp::Seed: ok = in.a >= 0 && in.a < int64_t(ss.size()); break;
+            case menu::CutOp::Attr:
+            case menu::CutOp::Each:
+                ok = in.a >= 0 && in.a < int64_t(fs.size()) && in.c >= 0 && in.c < fs[size_t(in.a)].width && in.b >= 0 &&
+                     (in.op == menu::CutOp::Attr || prog.reg_width[size_t(in.dst)] == fs[size_t(in.a)].capacity);
+                break;
+            case menu::CutOp::Cmp:
+            case menu::CutOp::Arith:
+            case menu::CutOp::And:
+            case menu::CutOp::Or: ok = reg(in.a) && reg(in.b); break;
+            case menu::CutOp::Not:
+            case menu::CutOp::Neg:
+            case menu::CutOp::Abs: ok = reg(in.a) && prog.reg_width[size_t(in.a)] == prog.reg_width[size_t(in.dst)]; break;
+            case menu::CutOp::Count:
+            case menu::CutOp::Ht: ok = in.a >= 0 && in.a < int64_t(fs.size()) && fs[size_t(in.a)].capacity > 0 && in.b < nreg; break;
+            default: break;
+        }
+        if (!ok) throw std::invalid_argument("cut program: operand out of range");
+    }
+    if (result < 0 || result >= nreg || prog.reg_width[size_t(result)] != 1)
+        throw std::invalid_argument("cut program: bad result register");
+    py::array_t<bool> out(std::vector<py::ssize_t>{py::ssize_t(n)});
+    bool *dst = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        menu::eval_cuts(prog, fs, ss, n, dst);
+    }
+    return out;
 }
 
 // Raised by run/run_all(check_finite=True) on NaN or inf inputs, naming the first one.
@@ -272,6 +342,8 @@ PYBIND11_MODULE(_core, mod) {
         py::arg("v"), py::arg("pt"), py::arg("eta"), py::arg("phi_lsb"), py::arg("phi_period"),
         "int32 codes of objects (..., 3) (pt, eta, phi), or with eta None of MET (..., 2) (pt, phi); an object "
         "whose pt code is 0 has all codes 0. Units: (lsb, floor, lo, hi).");
+    mod.def("eval_cuts", &eval_cuts, py::arg("code"), py::arg("constants"), py::arg("reg_width"), py::arg("result"),
+            py::arg("fields"), py::arg("seeds"), py::arg("n"), "A compiled seed cut (menu.expr.program) on a chunk.");
     mod.def("set_thread_budget", &graph::set_thread_budget, py::arg("n"),
             "At most n threads evaluate at once in this process, over all emulators and calls.");
     mod.def("thread_budget", &graph::thread_budget, "The process-wide thread budget (L1EMU_THREADS or hardware threads).");

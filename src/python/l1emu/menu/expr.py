@@ -1,4 +1,4 @@
-"""Cut expressions of menu seeds: tokenizer, recursive-descent parser, type checker, numpy evaluator.
+"""Cut expressions of menu seeds: tokenizer, recursive-descent parser, type checker, compiler for the C++ evaluator.
 
 Never eval: the text is parsed into a small AST of frozen dataclasses. Grammar (lowest binding first):
 
@@ -12,14 +12,17 @@ Several conds of n()/ht() must all hold (``ht(jet, pt >= 30, abs(eta) <= 2.4)`` 
 Semantics are uGT-like: an object that does not exist (index past the capacity, or pt == 0 in its slot)
 is "no object"; arithmetic on it stays missing and any comparison involving it is False. MET always
 exists. Values are compared exactly in float64 (stored float32 values lie on the hardware grid).
+The evaluator is the C++ core's (menu/cuts.h), on a register program compiled here once per expression.
 """
 
 from dataclasses import dataclass
+import functools
 import operator
 import re
 
 import numpy as np
 
+from l1emu import _core
 from l1emu.errors import L1emuError
 
 
@@ -298,63 +301,88 @@ def parse(text, where=""):
 
 
 # ---------------------------------------------------------------- evaluator
-# Every value is 2-D: per event (n, 1), per object inside n()/ht() (n, capacity); numbers are
-# (value, exists) pairs, conditions plain bool arrays. Broadcasting does the rest.
-def _eval(node, chunk, seeds, each, n_events):
-    t = type(node)
-    if t is Num:
-        return np.float64(node.value), True
-    if t is Bool:
-        return np.bool_(node.value)
-    if t is Seed:
-        if seeds is None or node.name not in seeds:
-            raise ExprError(f"seed {node.name!r} is referenced but not (yet) evaluated")
-        value = np.asarray(seeds[node.name], bool)
-        if value.shape != (n_events,):
-            raise ExprError(f"seed {node.name!r}: decisions of shape {value.shape}, expected ({n_events},)")
-        return value[:, None]
-    if t is Each:
-        return each[..., ATTRS[node.attr]].astype(np.float64), each[..., 0] > 0
-    if t is Attr:
-        arr = _field(chunk, node.obj)
-        if arr.ndim == 2:  # met
-            return arr[:, MET_ATTRS[node.attr], None].astype(np.float64), True
-        if node.index >= arr.shape[1]:
-            return np.zeros((len(arr), 1)), np.zeros((len(arr), 1), bool)
-        slot = arr[:, node.index, None, :]
-        return slot[..., ATTRS[node.attr]].astype(np.float64), slot[..., 0] > 0
-    if t is Call:
-        arr = _field(chunk, node.obj)
-        mask = arr[..., 0] > 0  # existing objects only
-        if node.cond is not None:
-            mask = mask & _eval(node.cond, chunk, seeds, arr, n_events)
-        if node.func == "n":
-            return mask.sum(axis=1, keepdims=True).astype(np.float64), True
-        return np.where(mask, arr[..., 0].astype(np.float64), 0.0).sum(axis=1, keepdims=True), True
-    if t is Unary:
-        arg = _eval(node.arg, chunk, seeds, each, n_events)
-        if node.op == "not":
-            return ~arg
-        return (-arg[0] if node.op == "-" else np.abs(arg[0])), arg[1]
-    left, right = (_eval(side, chunk, seeds, each, n_events) for side in (node.left, node.right))
-    if node.op in ("and", "or"):
-        return left & right if node.op == "and" else left | right
-    (lv, lok), (rv, rok) = left, right
-    ok = np.logical_and(lok, rok)
-    if node.op in CMP:
-        return CMP[node.op](lv, rv) & ok
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        value = ARITH[node.op](lv, rv)
-    if node.op == "/":
-        ok = ok & (rv != 0)  # division by zero: no value, as a missing object
-    return np.where(ok, value, 0.0), ok
+# A cut compiles once (per object capacities) into a register program that the C++ core runs on blocks
+# of events (menu/cuts.h):
+# registers hold one value per event, or one per object slot inside n()/ht(); numbers are (value, exists)
+# pairs, conditions booleans. The semantics are the module docstring's.
+_OPS = {name: i for i, name in enumerate(
+    ("Num", "Bool", "Seed", "Attr", "Each", "Cmp", "Arith", "And", "Or", "Not", "Neg", "Abs", "Count", "Ht"))}
+_CMP_CODE = {op: i for i, op in enumerate((">=", ">", "<=", "<", "==", "!="))}
+_ARITH_CODE = {op: i for i, op in enumerate("+-*/")}
 
 
-def _field(chunk, obj):
-    name = OBJECTS.get(obj, "met")
+@dataclass(frozen=True)
+class Program:
+    code: np.ndarray  # (k, 5) int64: op, dst, a, b, c
+    constants: np.ndarray
+    reg_width: np.ndarray
+    result: int
+    fields: tuple  # record field names, as the program indexes them
+    seeds: tuple  # seed names, likewise
+
+
+@functools.lru_cache(maxsize=4096)
+def program(node, capacities):
+    """The register program of ``node`` for object lists of ``capacities`` ((field, slots), ...)."""
+    capacity = dict(capacities)
+    code, constants, widths, fields, seeds = [], [], [], [], []
+
+    def index(lst, item):
+        if item not in lst:
+            lst.append(item)
+        return lst.index(item)
+
+    def emit(op, width, a=0, b=0, c=0):
+        widths.append(width)
+        code.append((_OPS[op], len(widths) - 1, a, b, c))
+        return len(widths) - 1
+
+    def go(n, each):  # each: (field, capacity) of the innermost n()/ht(), or None
+        t = type(n)
+        if t is Num:
+            constants.append(float(n.value))
+            return emit("Num", 1, len(constants) - 1)
+        if t is Bool:
+            return emit("Bool", 1, int(n.value))
+        if t is Seed:
+            return emit("Seed", 1, index(seeds, n.name))
+        if t is Each:
+            return emit("Each", each[1], index(fields, each[0]), 0, ATTRS[n.attr])
+        if t is Attr:
+            name = OBJECTS.get(n.obj, "met")
+            if name == "met":
+                return emit("Attr", 1, index(fields, name), 0, MET_ATTRS[n.attr])
+            return emit("Attr", 1, index(fields, name), n.index, ATTRS[n.attr])
+        if t is Call:
+            name = OBJECTS[n.obj]
+            cond = -1 if n.cond is None else go(n.cond, (name, capacity[name]))
+            return emit("Count" if n.func == "n" else "Ht", 1, index(fields, name), cond)
+        if t is Unary:
+            arg = go(n.arg, each)
+            return emit({"not": "Not", "-": "Neg", "abs": "Abs"}[n.op], widths[arg], arg)
+        left, right = go(n.left, each), go(n.right, each)
+        width = max(widths[left], widths[right])
+        if n.op in ("and", "or"):
+            return emit("And" if n.op == "and" else "Or", width, left, right)
+        if n.op in CMP:
+            return emit("Cmp", width, left, right, _CMP_CODE[n.op])
+        return emit("Arith", width, left, right, _ARITH_CODE[n.op])
+
+    result = go(node, None)
+    if kind(node) != "bool" or widths[result] != 1:
+        raise ExprError("expression is a number, not a condition")
+    return Program(np.array(code, np.int64).reshape(-1, 5), np.array(constants, np.float64),
+                   np.array(widths, np.int64), result, tuple(fields), tuple(seeds))
+
+
+def _field(chunk, name, n_events):
     if name not in chunk:
-        raise ExprError(f"event chunk has no field {name!r} (needed by {obj!r})")
-    return np.asarray(chunk[name])
+        raise ExprError(f"event chunk has no field {name!r}")
+    arr = np.asarray(chunk[name])
+    if arr.shape[:1] != (n_events,) or arr.shape[1:] != ((2,) if name == "met" else arr.shape[1:2] + (3,)):
+        raise ExprError(f"event chunk field {name!r} has shape {arr.shape}, expected ({n_events}, "
+                        f"{'2' if name == 'met' else 'slots, 3'})")
+    return arr
 
 
 def evaluate(node, chunk, seeds=None):
@@ -363,10 +391,18 @@ def evaluate(node, chunk, seeds=None):
     if not arrays:
         raise ExprError("cannot tell the number of events: empty chunk and no seeds")
     n = len(arrays[0])
-    result = _eval(node, chunk, seeds, None, n)
-    if isinstance(result, tuple):
-        raise ExprError("expression is a number, not a condition")
-    return np.broadcast_to(result, (n, 1))[:, 0].copy()
+    arrays = {name: _field(chunk, name, n) for name in sorted(node.fields())}
+    prog = program(node, tuple((k, a.shape[1]) for k, a in arrays.items() if k != "met"))
+    decisions = []
+    for name in prog.seeds:
+        if seeds is None or name not in seeds:
+            raise ExprError(f"seed {name!r} is referenced but not (yet) evaluated")
+        value = np.asarray(seeds[name], bool)
+        if value.shape != (n,):
+            raise ExprError(f"seed {name!r}: decisions of shape {value.shape}, expected ({n},)")
+        decisions.append(value)
+    fields = [arrays[name] for name in prog.fields]
+    return _core.eval_cuts(prog.code, prog.constants, prog.reg_width, prog.result, fields, decisions, n)
 
 
 # ---------------------------------------------------------------- unparse

@@ -1,0 +1,189 @@
+#include "cuts.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "../layers/mac_lanes.h"  // L1EMU_AI, L1EMU_CLONES
+
+namespace l1emu::menu {
+
+namespace {
+
+constexpr size_t kBlock = 256;  // events per pass: the registers of a block stay in L2
+
+struct Reg {  // kBlock x w values
+    std::vector<double> v;
+    std::vector<uint8_t> ok;  // exists (numbers) or the condition (booleans)
+    size_t w = 1;
+};
+
+// Element i of d from elements of a and b, broadcasting a width-1 operand over the slots.
+template <class F>
+L1EMU_AI void binary(Reg &d, const Reg &a, const Reg &b, size_t m, F f) {
+    const size_t w = d.w;
+    if (a.w == w && b.w == w) {
+        for (size_t i = 0; i < m * w; ++i) f(i, i, i);
+    } else if (a.w == w) {
+        for (size_t e = 0; e < m; ++e)
+            for (size_t j = 0; j < w; ++j) f(e * w + j, e * w + j, e);
+    } else {
+        for (size_t e = 0; e < m; ++e)
+            for (size_t j = 0; j < w; ++j) f(e * w + j, e, e * w + j);
+    }
+}
+
+template <class Cmp>
+L1EMU_AI void compare(Reg &d, const Reg &a, const Reg &b, size_t m, Cmp cmp) {
+    binary(d, a, b, m, [&](size_t i, size_t ia, size_t ib) { d.ok[i] = a.ok[ia] & b.ok[ib] & cmp(a.v[ia], b.v[ib]); });
+}
+
+template <class Op>
+L1EMU_AI void arith(Reg &d, const Reg &a, const Reg &b, size_t m, Op op, bool divide) {
+    binary(d, a, b, m, [&](size_t i, size_t ia, size_t ib) {
+        const double y = b.v[ib], r = op(a.v[ia], y);
+        const uint8_t ok = a.ok[ia] & b.ok[ib] & uint8_t(!divide || y != 0);
+        d.ok[i] = ok;
+        d.v[i] = ok ? r : 0.0;
+    });
+}
+
+// Slot values of field f for events [e0, e0 + m): value attr c of slot j, and whether the slot exists.
+template <class T>
+L1EMU_AI void slots(const T *x, size_t cap, size_t width, size_t e0, size_t m, size_t j0, size_t nj, size_t c,
+                    double *v, uint8_t *ok) {
+    for (size_t e = 0; e < m; ++e)
+        for (size_t j = 0; j < nj; ++j) {
+            const T *s = x + ((e0 + e) * cap + j0 + j) * width;
+            v[e * nj + j] = double(s[c]);
+            ok[e * nj + j] = s[0] > 0;
+        }
+}
+
+template <class T>
+L1EMU_AI void count_ht(const T *x, size_t cap, size_t width, size_t e0, size_t m, const Reg *cond, bool ht, Reg &d) {
+    for (size_t e = 0; e < m; ++e) {
+        double count = 0.0, sum = 0.0;  // in slot order
+        for (size_t j = 0; j < cap; ++j) {
+            const double pt = double(x[((e0 + e) * cap + j) * width]);
+            const bool sel = (pt > 0) & (!cond || cond->ok[e * cond->w + (cond->w == 1 ? 0 : j)]);
+            count += sel;
+            sum += sel ? pt : 0.0;
+        }
+        d.v[e] = ht ? sum : count;
+        d.ok[e] = 1;
+    }
+}
+
+L1EMU_AI void run_block(const CutProgram &p, const std::vector<CutField> &fields, const std::vector<const bool *> &seeds,
+               size_t e0, size_t m, std::vector<Reg> &regs) {
+    for (const CutInstr &in : p.code) {
+        Reg &d = regs[size_t(in.dst)];
+        const size_t w = d.w;
+        switch (in.op) {
+            case CutOp::Num:
+                std::fill_n(d.v.begin(), m * w, p.constants[size_t(in.a)]);
+                std::fill_n(d.ok.begin(), m * w, 1);
+                break;
+            case CutOp::Bool: std::fill_n(d.ok.begin(), m * w, uint8_t(in.a != 0)); break;
+            case CutOp::Seed:
+                for (size_t e = 0; e < m; ++e) d.ok[e] = seeds[size_t(in.a)][e0 + e];
+                break;
+            case CutOp::Attr:
+            case CutOp::Each: {
+                const CutField &f = fields[size_t(in.a)];
+                const bool met = f.capacity == 0;
+                const size_t cap = met ? 1 : size_t(f.capacity), width = size_t(f.width);
+                const size_t j0 = in.op == CutOp::Each ? 0 : size_t(in.b), nj = in.op == CutOp::Each ? cap : 1;
+                if (!met && j0 >= cap) {  // past the list: no object
+                    std::fill_n(d.v.begin(), m, 0.0);
+                    std::fill_n(d.ok.begin(), m, 0);
+                    break;
+                }
+                if (f.is_double)
+                    slots(static_cast<const double *>(f.data), cap, width, e0, m, j0, nj, size_t(in.c), d.v.data(), d.ok.data());
+                else
+                    slots(static_cast<const float *>(f.data), cap, width, e0, m, j0, nj, size_t(in.c), d.v.data(), d.ok.data());
+                if (met) std::fill_n(d.ok.begin(), m, 1);  // MET exists always
+                break;
+            }
+            case CutOp::Cmp: {
+                const Reg &a = regs[size_t(in.a)], &b = regs[size_t(in.b)];
+                switch (in.c) {
+                    case 0: compare(d, a, b, m, [](double x, double y) { return x >= y; }); break;
+                    case 1: compare(d, a, b, m, [](double x, double y) { return x > y; }); break;
+                    case 2: compare(d, a, b, m, [](double x, double y) { return x <= y; }); break;
+                    case 3: compare(d, a, b, m, [](double x, double y) { return x < y; }); break;
+                    case 4: compare(d, a, b, m, [](double x, double y) { return x == y; }); break;
+                    default: compare(d, a, b, m, [](double x, double y) { return x != y; }); break;
+                }
+                break;
+            }
+            case CutOp::Arith: {
+                const Reg &a = regs[size_t(in.a)], &b = regs[size_t(in.b)];
+                switch (in.c) {
+                    case 0: arith(d, a, b, m, [](double x, double y) { return x + y; }, false); break;
+                    case 1: arith(d, a, b, m, [](double x, double y) { return x - y; }, false); break;
+                    case 2: arith(d, a, b, m, [](double x, double y) { return x * y; }, false); break;
+                    default: arith(d, a, b, m, [](double x, double y) { return x / y; }, true); break;
+                }
+                break;
+            }
+            case CutOp::And:
+            case CutOp::Or: {
+                const Reg &a = regs[size_t(in.a)], &b = regs[size_t(in.b)];
+                if (in.op == CutOp::And)
+                    binary(d, a, b, m, [&](size_t i, size_t ia, size_t ib) { d.ok[i] = a.ok[ia] & b.ok[ib]; });
+                else
+                    binary(d, a, b, m, [&](size_t i, size_t ia, size_t ib) { d.ok[i] = a.ok[ia] | b.ok[ib]; });
+                break;
+            }
+            case CutOp::Not: {
+                const Reg &a = regs[size_t(in.a)];
+                for (size_t i = 0; i < m * w; ++i) d.ok[i] = !a.ok[i];
+                break;
+            }
+            case CutOp::Neg:
+            case CutOp::Abs: {
+                const Reg &a = regs[size_t(in.a)];
+                const double sign = in.op == CutOp::Neg ? -1.0 : 1.0;
+                for (size_t i = 0; i < m * w; ++i) {
+                    d.ok[i] = a.ok[i];
+                    d.v[i] = in.op == CutOp::Neg ? sign * a.v[i] : std::fabs(a.v[i]);
+                }
+                break;
+            }
+            case CutOp::Count:
+            case CutOp::Ht: {
+                const CutField &f = fields[size_t(in.a)];
+                const Reg *cond = in.b < 0 ? nullptr : &regs[size_t(in.b)];
+                const bool ht = in.op == CutOp::Ht;
+                if (f.is_double)
+                    count_ht(static_cast<const double *>(f.data), size_t(f.capacity), size_t(f.width), e0, m, cond, ht, d);
+                else
+                    count_ht(static_cast<const float *>(f.data), size_t(f.capacity), size_t(f.width), e0, m, cond, ht, d);
+                break;
+            }
+        }
+    }
+}
+
+}  // namespace
+
+L1EMU_CLONES void eval_cuts(const CutProgram &p, const std::vector<CutField> &fields, const std::vector<const bool *> &seeds,
+                            size_t n, bool *out) {
+    std::vector<Reg> regs(p.reg_width.size());
+    for (size_t r = 0; r < regs.size(); ++r) {
+        regs[r].w = size_t(p.reg_width[r]);
+        regs[r].v.assign(kBlock * regs[r].w, 0.0);
+        regs[r].ok.assign(kBlock * regs[r].w, 0);
+    }
+    for (size_t e0 = 0; e0 < n; e0 += kBlock) {
+        const size_t m = std::min(kBlock, n - e0);
+        run_block(p, fields, seeds, e0, m, regs);
+        const Reg &r = regs[size_t(p.result)];
+        for (size_t e = 0; e < m; ++e) out[e0 + e] = r.ok[e];
+    }
+}
+
+}  // namespace l1emu::menu
