@@ -46,7 +46,10 @@ py::array_t<double> codes_to_doubles(const I64Array &c, const std::string &spec)
     py::array_t<double> out(std::vector<py::ssize_t>(c.shape(), c.shape() + c.ndim()));
     const int64_t *src = c.data();
     double *dst = out.mutable_data();
-    for (py::ssize_t i = 0; i < c.size(); ++i) dst[i] = fixed::to_double(src[i], s);
+    {
+        py::gil_scoped_release release;
+        layers::mac::to_doubles(src, size_t(c.size()), s, dst);
+    }
     return out;
 }
 
@@ -199,6 +202,30 @@ std::vector<py::array_t<int64_t>> run(const graph::Model &m, const F64Array &x, 
             const double *v = x.data();
             size_t k = 0;
             while (std::isfinite(v[k])) ++k;  // run() saw one
+            throw NonFiniteInput(k / n_in, k % n_in);
+        }
+    }
+    return outs;
+}
+
+// The model outputs as float64 values, converted per block by the worker threads (no int64 arrays in between).
+std::vector<py::array_t<double>> run_values(const graph::Model &m, const F64Array &x, int threads, bool check_finite) {
+    const size_t n_in = m.tensor(0).size;
+    if (x.ndim() != 2 || size_t(x.shape(1)) != n_in)
+        throw std::invalid_argument("expected inputs of shape (n_events, " + std::to_string(n_in) + ")");
+    const size_t n = size_t(x.shape(0));
+    std::vector<py::array_t<double>> outs;
+    std::vector<double *> ptrs;
+    for (int id : m.outputs()) {
+        outs.emplace_back(std::vector<py::ssize_t>{py::ssize_t(n), py::ssize_t(m.tensor(id).size)});
+        ptrs.push_back(outs.back().mutable_data());
+    }
+    {
+        py::gil_scoped_release release;
+        if (m.run_values(x.data(), n, ptrs, threads) && check_finite) {
+            const double *v = x.data();
+            size_t k = 0;
+            while (std::isfinite(v[k])) ++k;  // run_values() saw one
             throw NonFiniteInput(k / n_in, k % n_in);
         }
     }
@@ -412,6 +439,8 @@ PYBIND11_MODULE(_core, mod) {
                 return run(m, x, threads, false, check_finite);
             },
             py::arg("x"), py::arg("threads") = 0, py::arg("check_finite") = false)
+        .def("run_values", &run_values, py::arg("x"), py::arg("threads") = 0, py::arg("check_finite") = false,
+             "The outputs as float64 values (predict), converted per block.")
         .def(
             "run_all",
             [](const graph::Model &m, const F64Array &x, int threads, bool check_finite) {

@@ -16,11 +16,13 @@ namespace l1emu::graph {
 
 namespace {
 constexpr size_t kBlock = 512;  // events per block: buffers stay in cache, threads get many blocks
-constexpr size_t kBlockCodes = 1 << 15;  // at most ~256 KiB per tensor block
+constexpr size_t kBlockCodes = 1 << 13;  // at most 64 KiB per tensor block: a layer's input and output stay in L2
 constexpr size_t kLanesBlockCodes = size_t(1) << 23;  // lanes kernels: at most 64 MiB of block buffers per thread
 }
 
-Model::Model(size_t n_inputs, fixed::Spec input_spec) { tensors_.push_back(TensorInfo{n_inputs, input_spec}); }
+Model::Model(size_t n_inputs, fixed::Spec input_spec) : storage_{0} {
+    tensors_.push_back(TensorInfo{n_inputs, input_spec});
+}
 
 void Model::add(layers::LayerDesc desc) {
     desc.input_info.clear();
@@ -30,6 +32,7 @@ void Model::add(layers::LayerDesc desc) {
         desc.input_info.push_back(tensors_[size_t(id)]);
     }
     auto layer = make_layer(desc);
+    storage_.push_back(layer->is_identity() ? storage_[size_t(layer->inputs.at(0))] : tensors_.size());
     tensors_.push_back(layer->out);
     layers_.push_back(std::move(layer));
     outputs_ = {int(tensors_.size()) - 1};
@@ -62,14 +65,17 @@ bool Model::run_block(const double *x, size_t n, std::vector<std::vector<int64_t
     } else {
         non_finite = layers::mac::from_doubles(x, n * in.size, in.spec, q);
     }
+    // The audit runs every layer on its own buffer (identity layers count their casts too).
     std::vector<const int64_t *> ins;
     for (size_t l = 0; l < layers_.size(); ++l) {
         ins.clear();
-        for (int id : layers_[l]->inputs) ins.push_back(buf[size_t(id)].data());
-        if (stats)
+        if (stats) {
+            for (int id : layers_[l]->inputs) ins.push_back(buf[size_t(id)].data());
             layers_[l]->audit(ins.data(), buf[l + 1].data(), n, (*stats)[l + 1].data());
-        else
+        } else if (storage_[l + 1] == l + 1) {
+            for (int id : layers_[l]->inputs) ins.push_back(buf[storage_[size_t(id)]].data());
             layers_[l]->forward(ins.data(), buf[l + 1].data(), n);
+        }
     }
     return non_finite;
 }
@@ -103,6 +109,16 @@ void Model::each_block(size_t n, int threads, const BlockTask &task) const {
     parallel_for(n_blocks, n_threads - 1, run_one);
 }
 
+bool Model::run_into(const double *x, size_t n, const std::vector<int> &ids, int threads,
+                     const OutputSink &write) const {
+    std::atomic<bool> non_finite{false};
+    each_block(n, threads, [&](size_t start, size_t m, std::vector<std::vector<int64_t>> &buf) {
+        if (run_block(x + start * tensors_[0].size, m, buf, nullptr)) non_finite = true;
+        for (size_t k = 0; k < ids.size(); ++k) write(k, start, m, buf[storage_[size_t(ids[k])]].data());
+    });
+    return non_finite;
+}
+
 bool Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const {
     const std::vector<int> ids = [&] {
         if (!all_tensors) return outputs_;
@@ -111,15 +127,18 @@ bool Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, i
         return all;
     }();
     if (outs.size() != ids.size()) throw std::invalid_argument("wrong number of output buffers");
-    std::atomic<bool> non_finite{false};
-    each_block(n, threads, [&](size_t start, size_t m, std::vector<std::vector<int64_t>> &buf) {
-        if (run_block(x + start * tensors_[0].size, m, buf, nullptr)) non_finite = true;
-        for (size_t k = 0; k < ids.size(); ++k) {
-            const size_t size = tensors_[size_t(ids[k])].size;
-            std::memcpy(outs[k] + start * size, buf[size_t(ids[k])].data(), m * size * sizeof(int64_t));
-        }
+    return run_into(x, n, ids, threads, [&](size_t k, size_t start, size_t m, const int64_t *codes) {
+        const size_t size = tensors_[size_t(ids[k])].size;
+        std::memcpy(outs[k] + start * size, codes, m * size * sizeof(int64_t));
     });
-    return non_finite;
+}
+
+bool Model::run_values(const double *x, size_t n, const std::vector<double *> &outs, int threads) const {
+    if (outs.size() != outputs_.size()) throw std::invalid_argument("wrong number of output buffers");
+    return run_into(x, n, outputs_, threads, [&](size_t k, size_t start, size_t m, const int64_t *codes) {
+        const TensorInfo &t = tensors_[size_t(outputs_[k])];
+        layers::mac::to_doubles(codes, m * t.size, t.spec, outs[k] + start * t.size);
+    });
 }
 
 Model::SiteTable Model::audit(const double *x, size_t n, int threads, const std::vector<int64_t *> &outs) const {

@@ -30,6 +30,8 @@ class Model {
     // x: [n x n_inputs] doubles. outs[k]: [n x size] codes of output k (or of every tensor if all_tensors).
     // Returns whether some input was NaN or infinite (noticed by the input cast itself: no extra pass).
     bool run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const;
+    // The same run with the outputs written as float64 values (ap_fixed's to_double) instead of codes.
+    bool run_values(const double *x, size_t n, const std::vector<double *> &outs, int threads) const;
 
     // Precision audit of n events: every layer on its scalar reference path with each cast recorded.
     // Result [0]: the input cast (one site), [l + 1]: layer l's sites (Layer::sites()). Statistics are
@@ -44,7 +46,12 @@ class Model {
     using BlockTask = std::function<void(size_t, size_t, std::vector<std::vector<int64_t>> &)>;
     void each_block(size_t n, int threads, const BlockTask &task) const;
 
+    // write(k, start, m, codes): output k of events [start, start + m) from the block's codes.
+    using OutputSink = std::function<void(size_t, size_t, size_t, const int64_t *)>;
+    bool run_into(const double *x, size_t n, const std::vector<int> &ids, int threads, const OutputSink &write) const;
+
     std::vector<TensorInfo> tensors_;
+    std::vector<size_t> storage_;  // the tensor whose block buffer holds each tensor's codes (identity layers share)
     std::vector<std::unique_ptr<Layer>> layers_;
     std::vector<int> outputs_;
 };

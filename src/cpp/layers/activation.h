@@ -23,6 +23,7 @@ class Activation : public Layer {
     // Attributes and arrays: activation_schema() (param, slope, shift: codes of their types).
     explicit Activation(const LayerDesc &d);
     void forward(const int64_t *const *in, int64_t *out, size_t n) const override;
+    bool is_identity() const override { return fn_ == Fn::Linear && copy_; }
     std::vector<CastSite> sites() const override;  // result
     void audit(const int64_t *const *in, int64_t *out, size_t n, fixed::SiteStats *stats) const override;
 

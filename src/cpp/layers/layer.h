@@ -42,6 +42,9 @@ class Layer {
     // Events per forward call the kernel needs to run at full width (across-events lanes); the model makes
     // its blocks at least this large where memory allows.
     virtual size_t min_block() const { return 1; }
+    // True when forward copies its single input unchanged (a linear activation to the same codes): the model
+    // then lets the output share the input's buffer instead of running it.
+    virtual bool is_identity() const { return false; }
     // Precision audit: the layer's cast sites, and forward on the scalar reference path with every cast of
     // the events recorded in stats[site] (same outputs as forward). Layers without sites only run forward.
     virtual std::vector<CastSite> sites() const { return {}; }

@@ -408,6 +408,22 @@ bool from_doubles(const double *x, size_t n, const Spec &s, int64_t *y) {
     return non_finite;
 }
 
+namespace {
+L1EMU_CLONES void scale_codes(const int64_t *__restrict x, size_t n, double scale, double *__restrict y) {
+    for (size_t k = 0; k < n; ++k) y[k] = double(x[k]) * scale;
+}
+}  // namespace
+
+void to_doubles(const int64_t *x, size_t n, const Spec &s, double *y) {
+    // Codes of at most 53 bits convert exactly; the product with a normal power of two stays exact as long as
+    // it is normal too (|code| >= 1, frac in [-900, 900]).
+    if (s.width <= 53 && s.frac() <= 900 && s.frac() >= -900) {
+        scale_codes(x, n, std::ldexp(1.0, -s.frac()), y);
+        return;
+    }
+    for (size_t k = 0; k < n; ++k) y[k] = fixed::to_double(x[k], s);
+}
+
 bool has_vnni() {
     static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                             __builtin_cpu_supports("avx512vnni");

@@ -56,6 +56,9 @@ void affine_requant(const int64_t *x, size_t n_events, size_t size, const int64_
 // outside +-2^62 LSBs, near-zero subnormal-range values and non-finite ones take the scalar routine.
 // Returns whether some x[k] was NaN or infinite (its code is ap_fixed's; callers that reject those report them).
 bool from_doubles(const double *x, size_t n, const Spec &s, int64_t *y);
+// y[k] = fixed::to_double(x[k], s) (ap_fixed's to_double) for k < n: one exact multiply by 2^-frac per code
+// (vectorized) where every code is below 2^53 and the power of two is normal, the scalar routine otherwise.
+void to_doubles(const int64_t *x, size_t n, const Spec &s, double *y);
 
 // Packed weights for gemm_i16: [kp][16 * nv][2] int16, pairs of consecutive inputs per output lane.
 struct PackedI16 {

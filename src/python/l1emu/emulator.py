@@ -74,10 +74,12 @@ class Emulator:
 
     _NON_FINITE_HINT = "; pass check_finite=False to quantize them as ap_fixed would"
 
-    def _run(self, X, check_finite, all_tensors=False):
-        """Codes of the outputs (or of every tensor); the input cast itself notices NaN and inf."""
+    def _run(self, X, check_finite, all_tensors=False, values=False):
+        """Codes of the outputs (or of every tensor, or the outputs' float64 values); the input cast itself
+        notices NaN and inf."""
+        run = self._core.run_values if values else self._core.run_all if all_tensors else self._core.run
         try:
-            return (self._core.run_all if all_tensors else self._core.run)(X, self._threads, check_finite)
+            return run(X, self._threads, check_finite)
         except _core.NonFiniteInput as e:
             raise L1emuError(f"{e}{self._NON_FINITE_HINT}") from None
 
@@ -99,8 +101,8 @@ class Emulator:
 
     def predict(self, X, check_finite=True):
         """float64 values of the firmware outputs (same shape as ``hls_model.predict``)."""
-        outs = self._run(self._prepare(X), check_finite)
-        vals = [self._values(t, o) for o, t in zip(outs, self.graph["outputs"])]
+        outs = self._run(self._prepare(X), check_finite, values=True)
+        vals = [v.reshape((len(v),) + self._shapes[t]) for v, t in zip(outs, self.graph["outputs"])]
         return vals[0] if len(vals) == 1 else vals
 
     TRACE_CHUNK_BYTES = 64 << 20
