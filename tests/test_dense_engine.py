@@ -225,3 +225,24 @@ def test_code_values_are_exact():
     emu = l1emu.load(os.path.join(os.path.dirname(__file__), "..", "models", "jet_tagger.l1emu"))
     X = rng.normal(0, 2, (3000, 16))
     np.testing.assert_array_equal(emu.predict(X), l1emu.to_double(emu.predict_raw(X), str(emu.output_precisions()[0])))
+
+
+def test_block_buffers_keep_every_output():
+    """run() hands a tensor's block buffer to a later layer once no layer reads it (graph/model.cpp plan_slots) and
+    lets identity layers share their input's: outputs that are intermediate tensors (an identity layer's, one a
+    later layer reads, the input) still come out exactly as trace computes them, for 1 and 2 threads."""
+    import copy
+
+    base = l1emu.load(os.path.join(os.path.dirname(__file__), "..", "models", "jet_tagger.l1emu"))
+    names = [layer["name"] for layer in base.graph["layers"]]
+    picked = ["fc1_linear", "relu2", "fc3", "softmax"]
+    graph = copy.deepcopy(base.graph)
+    graph["outputs"] = [0] + [names.index(name) + 1 for name in picked]
+    X = np.random.default_rng(6).normal(0, 2, (5000, 16))
+    traced = base.trace(X, raw=True)
+    for threads in (1, 2):
+        outs = l1emu.Emulator(graph, threads=threads).predict_raw(X)
+        assert len(outs) == len(picked) + 1
+        for out, name in zip(outs, [base.graph["input"]["name"]] + picked):
+            np.testing.assert_array_equal(out.reshape(len(X), -1), np.asarray(traced[name]).reshape(len(X), -1),
+                                          err_msg=f"{name}, {threads} threads")

@@ -41,17 +41,22 @@ class Model {
     SiteTable audit(const double *x, size_t n, int threads, const std::vector<int64_t *> &outs = {}) const;
 
    private:
-    bool run_block(const double *x, size_t n, std::vector<std::vector<int64_t>> &buf, SiteTable *stats) const;
-    // task(start, m, buf): events [start, start + m) of one block, with the thread's tensor buffers.
-    using BlockTask = std::function<void(size_t, size_t, std::vector<std::vector<int64_t>> &)>;
-    void each_block(size_t n, int threads, const BlockTask &task) const;
+    using Buffers = std::vector<std::vector<int64_t>>;
+    // own: every tensor in buffer [tensor id] (audit, all tensors); else the planned slots (plan_slots).
+    bool run_block(const double *x, size_t n, Buffers &buf, bool own, SiteTable *stats) const;
+    // task(start, m, buf): events [start, start + m) of one block, with the thread's block buffers.
+    using BlockTask = std::function<void(size_t, size_t, Buffers &)>;
+    void each_block(size_t n, int threads, bool own, const BlockTask &task) const;
+    void plan_slots();
 
     // write(k, start, m, codes): output k of events [start, start + m) from the block's codes.
     using OutputSink = std::function<void(size_t, size_t, size_t, const int64_t *)>;
-    bool run_into(const double *x, size_t n, const std::vector<int> &ids, int threads, const OutputSink &write) const;
+    bool run_into(const double *x, size_t n, const std::vector<int> &ids, int threads, bool own,
+                  const OutputSink &write) const;
 
     std::vector<TensorInfo> tensors_;
-    std::vector<size_t> storage_;  // the tensor whose block buffer holds each tensor's codes (identity layers share)
+    std::vector<size_t> slot_;       // run()'s block buffer of each tensor (plan_slots)
+    std::vector<size_t> slot_size_;  // codes per event of each buffer
     std::vector<std::unique_ptr<Layer>> layers_;
     std::vector<int> outputs_;
 };
