@@ -1,5 +1,6 @@
 """The ``l1emu`` command line (click + rich progress bars)."""
 
+import contextlib
 import os
 import sys
 
@@ -83,6 +84,7 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
     from .atomic import Terminated, interruptible, raise_pending
 
     console = Console(width=None if sys.stdout.isatty() else 160)
+    previous = _identity(decisions)
     try:
         with interruptible():  # SIGTERM / SIGHUP clean up as Ctrl-C does
             signals = _parse_signals(signal)
@@ -120,8 +122,10 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
                 elapsed = time.perf_counter() - start
             res.write(output, overwrite=overwrite, plots=plots)
     except L1emuError as exc:
+        _unpublish(decisions, previous)
         raise CliError(str(exc)) from None
     except KeyboardInterrupt as exc:
+        _unpublish(decisions, previous)
         how = f"terminated by {exc}" if isinstance(exc, Terminated) else "interrupted"
         raise CliError(f"{how}: no output written") from None
     console.print(res.table())
@@ -130,6 +134,23 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
                   f"({(n_bkg + n_sig) / elapsed:,.0f} crossings/s); "
                   f"wrote {output}/report.json, rates.csv" + (", plots" if plots else "")
                   + (f"; decisions in {decisions}" if decisions else ""))
+
+
+def _identity(path):
+    """(device, inode, mtime) of an existing file, else None."""
+    try:
+        st = os.stat(path) if path is not None else None
+    except OSError:
+        return None
+    return None if st is None else (st.st_dev, st.st_ino, st.st_mtime_ns)
+
+
+def _unpublish(decisions, previous):
+    """Remove the decisions file this run published when the report after it failed or was interrupted: the
+    two outputs of a replay are all or nothing."""
+    if decisions is not None and _identity(decisions) not in (None, previous):
+        with contextlib.suppress(OSError):
+            os.unlink(decisions)
 
 
 def _dask_client(stack, workers, address, console):

@@ -11,6 +11,7 @@ within a memory budget; pass 2 applies the solved thresholds to them and reads o
 """
 
 from collections import deque
+from contextlib import closing
 from dataclasses import dataclass, field
 import itertools
 import os
@@ -20,6 +21,7 @@ import numpy as np
 
 from ..errors import L1emuError
 from .. import events as _events
+from ..threads import thread_budget
 from . import expr, inputs
 from .stats import PrescaleCounter, solve_threshold
 
@@ -541,14 +543,15 @@ def histogram_shard(menu, sample, item, chunk_size, fields, tick=None, cache=Non
             event=np.asarray(chunk["event"], np.int64) if keep_events and "event" in chunk else None)
 
     chunks = _chunks_of(sample, item, chunk_size, fields)
-    for k, (n, columns, prepared) in enumerate(in_order(evaluate, chunks, workers)):
-        if prepared is not None:
-            cache.put(shard, k, prepared)
-        for name, (col, req) in columns.items():
-            hists[name].add(col if req is None else col[req])
-        n_events += n
-        if tick:
-            tick(n)
+    with closing(in_order(evaluate, chunks, workers)) as evaluated:  # an exception here joins the workers first
+        for k, (n, columns, prepared) in enumerate(evaluated):
+            if prepared is not None:
+                cache.put(shard, k, prepared)
+            for name, (col, req) in columns.items():
+                hists[name].add(col if req is None else col[req])
+            n_events += n
+            if tick:
+                tick(n)
     if cache is not None:
         cache.close(shard, prepare)
     return hists, n_events
@@ -638,18 +641,19 @@ def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PIL
                 return
         yield from in_order(evaluate, _chunks_of(sample, item, chunk_size, fields, skip=k), workers)
 
-    for decided, hist_codes, pu, lead, event, floats in results():
-        passed = np.stack([c.apply(decided[:, j]) for j, c in enumerate(counters)], 1)  # in event order
-        counts.add(decided, passed, None if pu is None else np.asarray(pu, np.int64), hist_codes,
-                   None if lead is None else np.asarray(lead, np.float64))
-        for name, fired in floats.items():
-            j = column[name]
-            counts.float_fired[j] += int(fired.sum())
-            counts.float_agree[j] += int((fired == decided[:, j]).sum())
-        if writer is not None:
-            writer.write(event, decided)
-        if tick:
-            tick(len(decided))
+    with closing(results()) as evaluated:  # an exception here joins the workers first
+        for decided, hist_codes, pu, lead, event, floats in evaluated:
+            passed = np.stack([c.apply(decided[:, j]) for j, c in enumerate(counters)], 1)  # in event order
+            counts.add(decided, passed, None if pu is None else np.asarray(pu, np.int64), hist_codes,
+                       None if lead is None else np.asarray(lead, np.float64))
+            for name, fired in floats.items():
+                j = column[name]
+                counts.float_fired[j] += int(fired.sum())
+                counts.float_agree[j] += int((fired == decided[:, j]).sum())
+            if writer is not None:
+                writer.write(event, decided)
+            if tick:
+                tick(len(decided))
     return counts
 
 
@@ -698,9 +702,8 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
                                                   chunk_size=chunk_size, column=column, decisions=decisions)
     tick = progress or (lambda n: None)
     cache = None if compare_float else PreparedCache()  # float decisions need the chunks again
-    # chunks evaluated at once: 1 for now. With 2 worker threads a SIGTERM during pass 2 once left the
-    # process hanging at exit after its error line (CI); in_order(workers > 1) stays for when that is solved.
-    workers = 1
+    # Chunks evaluated at once (in_order): two on two or more threads, one chunk ahead of the in-order steps.
+    workers = min(2, threads if threads > 0 else thread_budget())
     if dask is not None:
         results = distributed.run(dask, menu, bkg, sigs, chunk_size=chunk_size, fields=fields,
                                   pileup_edges=pileup_edges, tick=tick, compare_float=compare_float, threads=threads)
