@@ -81,7 +81,11 @@ def test_info_command(toy_model, tmp_path):  # noqa: F811
     assert r.exit_code == 2 and "bad.l1emu" in r.output and "Traceback" not in r.output
 
 
-def test_sigterm_during_replay_leaves_nothing(toy_model, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("when", ["pass 2", 2.5, 4.0, 5.5])
+def test_sigterm_during_replay_leaves_nothing(toy_model, tmp_path, when):  # noqa: F811
+    """SIGTERM while loading, in pass 1 (two chunk workers evaluating), once pass 2 writes the decisions, or
+    after a fixed delay: exit 2 with one line, no output, no temporary, no hang (the chunk workers are joined
+    before the error propagates; a decisions file published before the report is removed)."""
     import signal
     import subprocess
     import sys
@@ -92,36 +96,14 @@ def test_sigterm_during_replay_leaves_nothing(toy_model, tmp_path):  # noqa: F81
     out, dec = tmp_path / "out", tmp_path / "dec.h5"
     proc = subprocess.Popen([sys.executable, "-c", "from l1emu.cli import main; main()", "replay",
                              str(toy_model.parent / "term_menu.yaml"), bkg, "-o", str(out), "--decisions", str(dec),
-                             "--chunk-size", "2000"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 120
-    while not [p for p in os.listdir(tmp_path) if p.startswith(".dec.h5")] and time.time() < deadline:
-        time.sleep(0.05)  # the decisions temporary exists: pass 2 is running
-    assert proc.poll() is None, proc.communicate()[0]
-    proc.send_signal(signal.SIGTERM)
-    output = proc.communicate(timeout=60)[0]
-    assert proc.returncode == 2, output
-    assert "terminated by SIGTERM: no output written" in output and "Traceback" not in output
-    assert not out.exists() and not dec.exists()
-    assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]
-
-
-@pytest.mark.parametrize("delay", [2.5, 4.0, 5.5])
-def test_sigterm_at_any_point_of_the_replay(toy_model, tmp_path, delay):  # noqa: F811
-    """SIGTERM while loading, in pass 1 (two chunk workers evaluating) or in pass 2: exit 2 with one line, no
-    output, no temporary, no hang (the chunk workers are joined before the error propagates)."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    (toy_model.parent / "term_menu.yaml").write_text(MENU)
-    bkg, _ = _files(tmp_path, 400_000, 46)
-    out, dec = tmp_path / "out", tmp_path / "dec.h5"
-    proc = subprocess.Popen([sys.executable, "-c", "from l1emu.cli import main; main()", "replay",
-                             str(toy_model.parent / "term_menu.yaml"), bkg, "-o", str(out), "--decisions", str(dec),
                              "--chunk-size", "2000", "--threads", "2"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    time.sleep(delay)
+    if when == "pass 2":
+        deadline = time.time() + 120
+        while not [p for p in os.listdir(tmp_path) if p.startswith(".dec.h5")] and time.time() < deadline:
+            time.sleep(0.05)  # the decisions temporary exists: pass 2 is running
+    else:
+        time.sleep(when)
     assert proc.poll() is None, proc.communicate()[0]
     proc.send_signal(signal.SIGTERM)
     output = proc.communicate(timeout=60)[0]

@@ -179,56 +179,66 @@ struct NonFiniteInput : std::runtime_error {
                              std::to_string(input) + ")") {}
 };
 
-std::vector<py::array_t<int64_t>> run(const graph::Model &m, const F64Array &x, int threads, bool all_tensors,
-                                      bool check_finite) {
+// Events of a batch call, checked against the model's input size.
+size_t checked_events(const graph::Model &m, const F64Array &x) {
     const size_t n_in = m.tensor(0).size;
     if (x.ndim() != 2 || size_t(x.shape(1)) != n_in)
         throw std::invalid_argument("expected inputs of shape (n_events, " + std::to_string(n_in) + ")");
-    const size_t n = size_t(x.shape(0));
+    return size_t(x.shape(0));
+}
+
+// One [n x size] array per tensor id, and their data pointers.
+template <class T>
+std::vector<py::array_t<T>> output_arrays(const graph::Model &m, const std::vector<int> &ids, size_t n,
+                                          std::vector<T *> &ptrs) {
+    std::vector<py::array_t<T>> outs;
+    for (int id : ids) {
+        outs.emplace_back(std::vector<py::ssize_t>{py::ssize_t(n), py::ssize_t(m.tensor(id).size)});
+        ptrs.push_back(outs.back().mutable_data());
+    }
+    return outs;
+}
+
+// The run saw a NaN or inf input: name the first one.
+[[noreturn]] void throw_non_finite(const graph::Model &m, const F64Array &x) {
+    const size_t n_in = m.tensor(0).size;
+    const double *v = x.data();
+    size_t k = 0;
+    const size_t total = size_t(x.size());
+    while (k + 1 < total && std::isfinite(v[k])) ++k;
+    throw NonFiniteInput(k / n_in, k % n_in);
+}
+
+std::vector<py::array_t<int64_t>> run(const graph::Model &m, const F64Array &x, int threads, bool all_tensors,
+                                      bool check_finite) {
+    const size_t n = checked_events(m, x);
     std::vector<int> ids = m.outputs();
     if (all_tensors) {
         ids.clear();
         for (size_t i = 0; i < m.n_tensors(); ++i) ids.push_back(int(i));
     }
-    std::vector<py::array_t<int64_t>> outs;
     std::vector<int64_t *> ptrs;
-    for (int id : ids) {
-        outs.emplace_back(std::vector<py::ssize_t>{py::ssize_t(n), py::ssize_t(m.tensor(id).size)});
-        ptrs.push_back(outs.back().mutable_data());
-    }
+    auto outs = output_arrays(m, ids, n, ptrs);
+    bool non_finite;
     {
         py::gil_scoped_release release;
-        if (m.run(x.data(), n, ptrs, threads, all_tensors) && check_finite) {
-            const double *v = x.data();
-            size_t k = 0;
-            while (std::isfinite(v[k])) ++k;  // run() saw one
-            throw NonFiniteInput(k / n_in, k % n_in);
-        }
+        non_finite = m.run(x.data(), n, ptrs, threads, all_tensors);
     }
+    if (non_finite && check_finite) throw_non_finite(m, x);
     return outs;
 }
 
 // The model outputs as float64 values, converted per block by the worker threads (no int64 arrays in between).
 std::vector<py::array_t<double>> run_values(const graph::Model &m, const F64Array &x, int threads, bool check_finite) {
-    const size_t n_in = m.tensor(0).size;
-    if (x.ndim() != 2 || size_t(x.shape(1)) != n_in)
-        throw std::invalid_argument("expected inputs of shape (n_events, " + std::to_string(n_in) + ")");
-    const size_t n = size_t(x.shape(0));
-    std::vector<py::array_t<double>> outs;
+    const size_t n = checked_events(m, x);
     std::vector<double *> ptrs;
-    for (int id : m.outputs()) {
-        outs.emplace_back(std::vector<py::ssize_t>{py::ssize_t(n), py::ssize_t(m.tensor(id).size)});
-        ptrs.push_back(outs.back().mutable_data());
-    }
+    auto outs = output_arrays(m, m.outputs(), n, ptrs);
+    bool non_finite;
     {
         py::gil_scoped_release release;
-        if (m.run_values(x.data(), n, ptrs, threads) && check_finite) {
-            const double *v = x.data();
-            size_t k = 0;
-            while (std::isfinite(v[k])) ++k;  // run_values() saw one
-            throw NonFiniteInput(k / n_in, k % n_in);
-        }
+        non_finite = m.run_values(x.data(), n, ptrs, threads);
     }
+    if (non_finite && check_finite) throw_non_finite(m, x);
     return outs;
 }
 
@@ -255,16 +265,9 @@ py::dict site_dict(const fixed::SiteStats &s) {
 // ([tensor][site] statistics dicts (tensor 0: the input cast), output codes of the audited run), computed with
 // the GIL released.
 py::tuple audit(const graph::Model &m, const F64Array &x, int threads) {
-    const size_t n_in = m.tensor(0).size;
-    if (x.ndim() != 2 || size_t(x.shape(1)) != n_in)
-        throw std::invalid_argument("expected inputs of shape (n_events, " + std::to_string(n_in) + ")");
-    const size_t n = size_t(x.shape(0));
-    std::vector<py::array_t<int64_t>> codes;
+    const size_t n = checked_events(m, x);
     std::vector<int64_t *> ptrs;
-    for (int id : m.outputs()) {
-        codes.emplace_back(std::vector<py::ssize_t>{py::ssize_t(n), py::ssize_t(m.tensor(id).size)});
-        ptrs.push_back(codes.back().mutable_data());
-    }
+    auto codes = output_arrays(m, m.outputs(), n, ptrs);
     graph::Model::SiteTable table;
     {
         py::gil_scoped_release release;
