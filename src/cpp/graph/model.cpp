@@ -134,9 +134,9 @@ void Model::each_block(size_t n, int threads, bool own, const BlockTask &task) c
         thread_local Buffers buf;
         const size_t n_buf = own ? tensors_.size() : slot_size_.size();
         if (buf.size() < n_buf) buf.resize(n_buf);
-        for (size_t b = 0; b < n_buf; ++b) {
-            const size_t need = rows * (own ? tensors_[b].size : slot_size_[b]);
-            if (buf[b].size() < need) buf[b].resize(need);
+        for (size_t i = 0; i < n_buf; ++i) {
+            const size_t need = rows * (own ? tensors_[i].size : slot_size_[i]);
+            if (buf[i].size() < need) buf[i].resize(need);
         }
         const size_t start = b * block;
         task(start, std::min(block, n - start), buf);

@@ -139,10 +139,10 @@ def replay(menu, background, signal, output, decisions, threads, chunk_size, col
 def _identity(path):
     """(device, inode, mtime) of an existing file, else None."""
     try:
-        st = os.stat(path) if path is not None else None
-    except OSError:
+        st = os.stat(path)
+    except (OSError, TypeError):  # missing, or no path (None)
         return None
-    return None if st is None else (st.st_dev, st.st_ino, st.st_mtime_ns)
+    return st.st_dev, st.st_ino, st.st_mtime_ns
 
 
 def _unpublish(decisions, previous):

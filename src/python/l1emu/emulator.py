@@ -93,17 +93,18 @@ class Emulator:
     def _values(self, tid, codes):
         return _core.to_double(codes, str(self._specs[tid])).reshape((len(codes),) + self._shapes[tid])
 
-    def predict_raw(self, X, check_finite=True):
-        """int64 raw codes of the outputs, shaped like ``predict``."""
-        outs = self._run(self._prepare(X), check_finite)
+    def _shaped_outputs(self, outs):
+        """Each output as (n_events, *shape); the array alone for a single-output model."""
         shaped = [o.reshape((len(o),) + self._shapes[t]) for o, t in zip(outs, self.graph["outputs"])]
         return shaped[0] if len(shaped) == 1 else shaped
 
+    def predict_raw(self, X, check_finite=True):
+        """int64 raw codes of the outputs, shaped like ``predict``."""
+        return self._shaped_outputs(self._run(self._prepare(X), check_finite))
+
     def predict(self, X, check_finite=True):
         """float64 values of the firmware outputs (same shape as ``hls_model.predict``)."""
-        outs = self._run(self._prepare(X), check_finite, values=True)
-        vals = [v.reshape((len(v),) + self._shapes[t]) for v, t in zip(outs, self.graph["outputs"])]
-        return vals[0] if len(vals) == 1 else vals
+        return self._shaped_outputs(self._run(self._prepare(X), check_finite, values=True))
 
     TRACE_CHUNK_BYTES = 64 << 20
 
