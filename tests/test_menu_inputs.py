@@ -11,24 +11,29 @@ from .cases import ugt
 
 
 # the uGT's unscaled_t (wrapping: the vectorized path) and others that take the general path: saturating,
-# a negative frac, one narrower than the largest left shift (every bit shifted out)
+# a negative frac, one narrower than the largest left shift (every bit shifted out); one whose LSB is above
+# every integer's bits (wrapping: every integer code is 0)
 UNSCALED = {"fixed<18,13>": "ap_fixed<18,13>", "fixed<12,9,RND,SAT>": "ap_fixed<12,9,AP_RND,AP_SAT>",
-            "fixed<10,12>": "ap_fixed<10,12>", "fixed<12,12>": "ap_fixed<12,12>"}
+            "fixed<10,12>": "ap_fixed<10,12>", "fixed<12,12>": "ap_fixed<12,12>", "fixed<8,-2>": "ap_fixed<8,-2>"}
 
 
+# x as float64 values and as the int32 hardware codes the l1_objects_57 builder hands over (its own path)
+@pytest.mark.parametrize("dtype", [np.float64, np.int32])
 @pytest.mark.parametrize("input_type, unscaled", [((14, 6), "fixed<18,13>"), ((10, 4), "fixed<18,13>"),
                                                   ((18, 13), "fixed<18,13>"), ((14, 6), "fixed<12,9,RND,SAT>"),
-                                                  ((14, 6), "fixed<10,12>"), ((14, 6), "fixed<12,12>")])
-def test_ugt_shift_scaling_matches_ap_fixed(input_type, unscaled, report):
-    x, offsets, shifts = ugt.case()
+                                                  ((14, 6), "fixed<10,12>"), ((14, 6), "fixed<12,12>"),
+                                                  ((14, 6), "fixed<8,-2>")])
+def test_ugt_shift_scaling_matches_ap_fixed(input_type, unscaled, dtype, report):
+    codes, offsets, shifts = ugt.case()
+    x = codes.astype(dtype)
     if unscaled == "fixed<12,12>":
         shifts[4] = -12  # >= width: every bit leaves
     scaling = inputs.UgtShiftScaling(unscaled, offsets, shifts)
     input_t = f"fixed<{input_type[0]},{input_type[1]},RND_CONV,SAT>"
     got = l1emu.quantize(scaling.apply(x), input_t)
-    want = ugt.reference(x, offsets, shifts, *input_type, UNSCALED[unscaled])
+    want = ugt.reference(codes, offsets, shifts, *input_type, UNSCALED[unscaled])
     mismatches = int(np.sum(got != want))
-    report(f"uGT input scaling vs ap_fixed.h (unscaled_t {unscaled}, input_t {input_t}): {x.size} inputs, "
+    report(f"uGT input scaling vs ap_fixed.h ({np.dtype(dtype).name} x, unscaled_t {unscaled}, input_t {input_t}): {x.size} inputs, "
            f"{mismatches} mismatching codes")
     assert mismatches == 0
 

@@ -38,13 +38,14 @@ def reference(x, offsets, shifts, input_w, input_i, unscaled_t="ap_fixed<18,13>"
 
 
 def case(seed=7, n_in=57):
-    """(x, offsets, shifts): typical codes, zeros, the wrap of unscaled_t's 13 integer bits, far beyond it;
-    the rails of ad_offset_t / ad_shift_t."""
+    """(x, offsets, shifts): typical codes, zeros, the wrap of unscaled_t's 13 integer bits, far beyond it,
+    the rails of int32; the rails of ad_offset_t / ad_shift_t."""
     rng = np.random.default_rng(seed)
     offsets = rng.integers(-512, 512, n_in)
     shifts = rng.integers(-16, 16, n_in)
     offsets[:4], shifts[:4] = [511, -512, 0, 0], [15, -16, 0, 1]
     rows = [rng.integers(-300, 2048, (3000, n_in)), np.zeros((1, n_in), np.int64),
             rng.choice([4095, 4096, -4096, -4097, 8191, 2047, -1, 1, 511, 512, -512], (500, n_in)),
-            rng.integers(-20000, 20000, (500, n_in))]
+            rng.integers(-20000, 20000, (500, n_in)),
+            rng.choice([2**31 - 1, -2**31, -2**31 + 1, 2**30, -2**30, 2**20 + 1, -2**24 - 1], (100, n_in))]
     return np.concatenate(rows), offsets, shifts

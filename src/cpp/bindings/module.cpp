@@ -53,33 +53,46 @@ py::array_t<double> codes_to_doubles(const I64Array &c, const std::string &spec)
     return out;
 }
 
-py::array_t<double> ugt_shift(const F64Array &x, const I64Array &offsets, const I64Array &shifts,
+// x: float64 values, or int32 hardware codes (taken exactly, as the uGT receives them).
+py::array_t<double> ugt_shift(const py::array &x, const I64Array &offsets, const I64Array &shifts,
                               const std::string &unscaled) {
-    if (x.ndim() != 2 || x.shape(1) != offsets.size() || offsets.size() != shifts.size())
-        throw std::invalid_argument("ugt_shift: expected x of shape (n_events, k) and k offsets and shifts");
     const Spec s = fixed::parse_spec(unscaled);
-    py::array_t<double> out(std::vector<py::ssize_t>{x.shape(0), x.shape(1)});
-    const double *src = x.data();
-    double *dst = out.mutable_data();
-    {
-        py::gil_scoped_release release;
-        menu::ugt_shift(src, size_t(x.shape(0)), size_t(x.shape(1)), offsets.data(), shifts.data(), s, dst);
-    }
-    return out;
+    auto run = [&](const auto &a) {
+        if (!a || a.ndim() != 2 || a.shape(1) != offsets.size() || offsets.size() != shifts.size())
+            throw std::invalid_argument("ugt_shift: expected x of shape (n_events, k) and k offsets and shifts");
+        py::array_t<double> out(std::vector<py::ssize_t>{a.shape(0), a.shape(1)});
+        const auto *src = a.data();
+        double *dst = out.mutable_data();
+        {
+            py::gil_scoped_release release;
+            menu::ugt_shift(src, size_t(a.shape(0)), size_t(a.shape(1)), offsets.data(), shifts.data(), s, dst);
+        }
+        return out;
+    };
+    if (py::isinstance<py::array_t<int32_t>>(x)) return run(py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(x));
+    return run(F64Array::ensure(x));
 }
 
-// Hardware codes of float32 values as float32, of anything else as float64 (np.asarray(x, np.float64)), into
-// int32 codes of the input's shape; last_dim: the object width the kernel needs (0: any).
+// f(values) with x as a C-contiguous float32 array if it is float32, else as float64 (np.asarray(x, np.float64)).
+template <class F>
+auto with_values(const py::array &x, F &&f) {
+    auto typed = [&](auto a) {
+        if (!a) throw std::invalid_argument("expected an array of numbers");
+        return f(a);
+    };
+    if (py::isinstance<py::array_t<float>>(x)) return typed(py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(x));
+    return typed(F64Array::ensure(x));
+}
+
+// Hardware codes of float32 values as float32, of anything else as float64, into int32 codes of the input's
+// shape; last_dim: the object width the kernel needs (0: any).
 template <class Kernel>
 py::array_t<int32_t> hardware_codes(const py::array &x, py::ssize_t last_dim, const Kernel &kernel) {
-    auto run = [&](auto typed) {
-        using T = typename decltype(typed)::value_type;
-        const auto a = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(x);
-        if (!a) throw std::invalid_argument("expected an array of numbers");
+    return with_values(x, [&](const auto &a) {
         if (last_dim && (a.ndim() == 0 || a.shape(a.ndim() - 1) != last_dim))
             throw std::invalid_argument("expected values of shape (..., " + std::to_string(last_dim) + ")");
         py::array_t<int32_t> out(std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim()));
-        const T *src = a.data();
+        const auto *src = a.data();
         int32_t *dst = out.mutable_data();
         const size_t n = size_t(a.size()) / size_t(last_dim ? last_dim : 1);
         {
@@ -87,9 +100,7 @@ py::array_t<int32_t> hardware_codes(const py::array &x, py::ssize_t last_dim, co
             kernel(src, n, dst);
         }
         return out;
-    };
-    if (py::isinstance<py::array_t<float>>(x)) return run(std::vector<float>{});
-    return run(std::vector<double>{});
+    });
 }
 
 menu::LinearUnit linear_unit(double lsb, bool floor, int64_t lo, int64_t hi) {
@@ -338,7 +349,7 @@ PYBIND11_MODULE(_core, mod) {
             "float64 values of codes (ap_fixed's to_double).");
 
     mod.def("ugt_shift", &ugt_shift, py::arg("x"), py::arg("offsets"), py::arg("shifts"), py::arg("unscaled"),
-            "The uGT AXOL1TL input scaling: float64 values of (unscaled_t(x) - offset) >> shift.");
+            "The uGT AXOL1TL input scaling: float64 values of (unscaled_t(x) - offset) >> shift; x float64 or int32 codes.");
     mod.def(
         "digitize",
         [](const py::array &x, double lsb, bool floor, int64_t lo, int64_t hi) {
@@ -372,6 +383,34 @@ PYBIND11_MODULE(_core, mod) {
         py::arg("v"), py::arg("pt"), py::arg("eta"), py::arg("phi_lsb"), py::arg("phi_period"),
         "int32 codes of objects (..., 3) (pt, eta, phi), or with eta None of MET (..., 2) (pt, phi); an object "
         "whose pt code is 0 has all codes 0. Units: (lsb, floor, lo, hi).");
+    mod.def(
+        "object_rows",
+        [](const py::array &v, std::tuple<double, bool, int64_t, int64_t> pt,
+           std::optional<std::tuple<double, bool, int64_t, int64_t>> eta, double phi_lsb, int64_t phi_period,
+           py::array_t<int32_t, py::array::c_style> rows, size_t column) {
+            check_phi(phi_lsb, phi_period);
+            const menu::LinearUnit p = std::apply(linear_unit, pt);
+            const std::optional<menu::LinearUnit> e =
+                eta ? std::optional<menu::LinearUnit>(std::apply(linear_unit, *eta)) : std::nullopt;
+            with_values(v, [&](const auto &a) {
+                const bool met = !e;
+                if (a.ndim() != (met ? 2 : 3) || a.shape(a.ndim() - 1) != (met ? 2 : 3))
+                    throw std::invalid_argument(met ? "expected MET values of shape (n, 2)"
+                                                    : "expected objects of shape (n, count, 3)");
+                const size_t n = size_t(a.shape(0)), count = met ? 1 : size_t(a.shape(1));
+                if (rows.ndim() != 2 || size_t(rows.shape(0)) != n || column + 3 * count > size_t(rows.shape(1)))
+                    throw std::invalid_argument("rows: expected (n, width) int32 with room for 3 codes per object");
+                const auto *src = a.data();
+                int32_t *dst = rows.mutable_data();
+                const size_t width = size_t(rows.shape(1));
+                py::gil_scoped_release release;
+                menu::object_rows(src, n, count, p, e ? &*e : nullptr, phi_lsb, phi_period, width, column, dst);
+                return 0;
+            });
+        },
+        py::arg("v"), py::arg("pt"), py::arg("eta"), py::arg("phi_lsb"), py::arg("phi_period"), py::arg("rows"),
+        py::arg("column"),
+        "object_codes written into int32 rows: each object as (pt, eta, phi) codes (MET's eta 0) from `column` on.");
     mod.def("eval_cuts", &eval_cuts, py::arg("code"), py::arg("constants"), py::arg("reg_width"), py::arg("result"),
             py::arg("fields"), py::arg("seeds"), py::arg("n"), "A compiled seed cut (menu.expr.program) on a chunk.");
     mod.def("set_thread_budget", &graph::set_thread_budget, py::arg("n"),

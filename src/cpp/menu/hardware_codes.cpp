@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "../layers/mac_lanes.h"  // L1EMU_AI, L1EMU_CLONES
 
@@ -58,23 +59,54 @@ L1EMU_AI bool phi_block(const T *x, size_t n, size_t xs, double lsb, int64_t per
 }
 
 // Objects of `width` values: pt first, phi last, eta between when given. An empty slot (pt code 0) codes 0.
+// first: the index of v[0] in the caller's array (for the error message). The attributes of a block are
+// first split into contiguous float64 rows (exact), so every unit's loop runs vectorized.
 template <class T>
 L1EMU_AI void objects(const T *v, size_t n, size_t width, const LinearUnit &pt, const LinearUnit *eta, double phi_lsb,
-                      int64_t period, int32_t *codes) {
+                      int64_t period, int32_t *codes, size_t first = 0) {
+    double x[3][kBlock];
+    int32_t c[3][kBlock];
+    const size_t phi = width - 1;
     for (size_t b = 0; b < n; b += kBlock) {
         const size_t m = std::min(kBlock, n - b);
         const T *o = v + b * width;
-        int32_t *c = codes + b * width;
-        const bool ok = linear_block(o, m, width, pt, c, width) && (!eta || linear_block(o + 1, m, width, *eta, c + 1, width)) &&
-                        phi_block(o + width - 1, m, width, phi_lsb, period, c + width - 1, width);
+        for (size_t i = 0; i < m; ++i)
+            for (size_t a = 0; a < width; ++a) x[a][i] = double(o[i * width + a]);
+        const bool ok = linear_block(x[0], m, 1, pt, c[0], 1) && (!eta || linear_block(x[1], m, 1, *eta, c[1], 1)) &&
+                        phi_block(x[phi], m, 1, phi_lsb, period, c[phi], 1);
         if (!ok)
             for (size_t i = 0; i < m * width; ++i) {
-                const double x = double(o[i]);
-                if (i % width == width - 1 ? !has_phi_code(x, phi_lsb) : std::isnan(x)) no_code(b * width + i, x);
+                const double y = double(o[i]);
+                if (i % width == phi ? !has_phi_code(y, phi_lsb) : std::isnan(y)) no_code(first + b * width + i, y);
             }
+        int32_t *out = codes + b * width;
         for (size_t i = 0; i < m; ++i) {
-            const bool empty = c[i * width] == 0;
-            for (size_t a = 1; a < width; ++a) c[i * width + a] = empty ? 0 : c[i * width + a];
+            const bool empty = c[0][i] == 0;
+            out[i * width] = c[0][i];
+            for (size_t a = 1; a < width; ++a) out[i * width + a] = empty ? 0 : c[a][i];
+        }
+    }
+}
+
+// The codes of `count` objects per event, each written as (pt, eta, phi) (eta 0 without an eta unit) into
+// columns [column, column + 3 count) of rows of row_width codes; a few events at a time, so the object
+// codes are rearranged while they are in L1.
+template <class T>
+L1EMU_AI void rows_of(const T *v, size_t n, size_t count, size_t width, const LinearUnit &pt, const LinearUnit *eta,
+                      double phi_lsb, int64_t period, size_t row_width, size_t column, int32_t *rows) {
+    constexpr size_t kEvents = 64;
+    std::vector<int32_t> codes(kEvents * count * width);
+    for (size_t e0 = 0; e0 < n; e0 += kEvents) {
+        const size_t m = std::min(kEvents, n - e0), first = e0 * count * width;
+        objects(v + first, m * count, width, pt, eta, phi_lsb, period, codes.data(), first);
+        for (size_t e = 0; e < m; ++e) {
+            int32_t *r = rows + (e0 + e) * row_width + column;
+            const int32_t *o = codes.data() + e * count * width;
+            for (size_t j = 0; j < count; ++j, o += width, r += 3) {
+                r[0] = o[0];
+                r[1] = eta ? o[1] : 0;
+                r[2] = o[width - 1];
+            }
         }
     }
 }
@@ -101,6 +133,13 @@ L1EMU_AI void objects(const T *v, size_t n, size_t width, const LinearUnit &pt, 
     L1EMU_CLONES void met_codes(const T *v, size_t n, const LinearUnit &pt, double phi_lsb, int64_t period,    \
                                    int32_t *codes) {                                                              \
         objects(v, n, 2, pt, nullptr, phi_lsb, period, codes);                                                    \
+    }                                                                                                             \
+    L1EMU_CLONES void object_rows(const T *v, size_t n, size_t count, const LinearUnit &pt, const LinearUnit *eta, \
+                                  double phi_lsb, int64_t period, size_t row_width, size_t column, int32_t *rows) {  \
+        if (eta) /* each branch with its width a constant */                                                    \
+            rows_of(v, n, count, 3, pt, eta, phi_lsb, period, row_width, column, rows);                          \
+        else                                                                                                      \
+            rows_of(v, n, count, 2, pt, nullptr, phi_lsb, period, row_width, column, rows);                      \
     }
 L1EMU_HARDWARE_CODES_DEF(float)
 L1EMU_HARDWARE_CODES_DEF(double)

@@ -24,7 +24,11 @@ struct LinearUnit {
     void object_codes(const T *v, size_t n, const LinearUnit &pt, const LinearUnit &eta, double phi_lsb,        \
                       int64_t period, int32_t *codes);                                                          \
     /* v: [n x 2] (pt, phi) MET -> codes [n x 2] */                                                             \
-    void met_codes(const T *v, size_t n, const LinearUnit &pt, double phi_lsb, int64_t period, int32_t *codes);
+    void met_codes(const T *v, size_t n, const LinearUnit &pt, double phi_lsb, int64_t period, int32_t *codes);    \
+    /* v: [n x count x 3] objects (or [n x 2] MET: count 1, eta null) -> codes (pt, eta, phi) per object, eta 0 */ \
+    /* for MET, into columns [column, column + 3 count) of rows [n x row_width]; other columns untouched */      \
+    void object_rows(const T *v, size_t n, size_t count, const LinearUnit &pt, const LinearUnit *eta,             \
+                     double phi_lsb, int64_t period, size_t row_width, size_t column, int32_t *rows);
 L1EMU_HARDWARE_CODES(float)
 L1EMU_HARDWARE_CODES(double)
 #undef L1EMU_HARDWARE_CODES

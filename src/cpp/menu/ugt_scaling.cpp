@@ -29,11 +29,32 @@ __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void shift_r
     }
 }
 
-}  // namespace
+// unscaled_t(x) for a block of m values: float64 as ap_fixed's double constructor (NaN/inf are an error),
+// integer codes exactly. `wrapping` (WRAP, frac >= 0): the low `width` bits of x << frac, sign-extended.
+void unscaled_codes(const double *x, size_t m, size_t e0, size_t k, const fixed::Spec &s, bool, int64_t *codes) {
+    bool finite = true;
+    for (size_t j = 0; j < m; ++j) finite &= std::isfinite(x[j]);
+    for (size_t j = 0; !finite && j < m; ++j)
+        if (!std::isfinite(x[j]))
+            throw std::invalid_argument("ugt_shift: input " + std::to_string(j % k) + " of event " +
+                                        std::to_string(e0 + j / k) + " is not finite");
+    layers::mac::from_doubles(x, m, s, codes);
+}
 
+void unscaled_codes(const int32_t *x, size_t m, size_t, size_t, const fixed::Spec &s, bool wrapping, int64_t *codes) {
+    const int frac = s.frac(), drop = 64 - s.width;
+    if (wrapping && frac >= s.width) {  // every bit of an integer lands above unscaled_t's MSB
+        std::fill_n(codes, m, 0);
+    } else if (wrapping) {
+        for (size_t j = 0; j < m; ++j) codes[j] = int64_t(uint64_t(int64_t(x[j])) << (frac + drop)) >> drop;
+    } else {
+        for (size_t j = 0; j < m; ++j) codes[j] = fixed::quantize(int64_t(x[j]), 0, s);
+    }
+}
 
-void ugt_shift(const double *x, size_t n, size_t k, const int64_t *offsets, const int64_t *shifts,
-               const fixed::Spec &unscaled, double *y) {
+template <class T>
+void shift(const T *x, size_t n, size_t k, const int64_t *offsets, const int64_t *shifts, const fixed::Spec &unscaled,
+           double *y) {
     const fixed::Spec &s = unscaled;
     if (!s.is_signed || s.width > 32) throw std::invalid_argument("ugt_shift: unscaled_t must be signed, <= 32 bits");
     const int frac = s.frac(), f = std::max(frac, 0);  // the difference is exact at f (offsets are integers)
@@ -50,14 +71,7 @@ void ugt_shift(const double *x, size_t n, size_t k, const int64_t *offsets, cons
     std::vector<int64_t> codes(kRows * k);
     for (size_t e0 = 0; e0 < n; e0 += kRows) {
         const size_t rows = std::min(kRows, n - e0), m = rows * k;
-        const double *xb = x + e0 * k;
-        bool finite = true;
-        for (size_t j = 0; j < m; ++j) finite &= std::isfinite(xb[j]);
-        for (size_t j = 0; !finite && j < m; ++j)
-            if (!std::isfinite(xb[j]))
-                throw std::invalid_argument("ugt_shift: input " + std::to_string(j % k) + " of event " +
-                                            std::to_string(e0 + j / k) + " is not finite");
-        layers::mac::from_doubles(xb, m, s, codes.data());  // unscaled_t(x)
+        unscaled_codes(x + e0 * k, m, e0, k, s, wrap_fast, codes.data());  // unscaled_t(x)
         if (wrap_fast) {
             shift_rows_wrap(codes.data(), rows, k, off.data(), right.data(), left.data(), 64 - s.width, lsb,
                             y + e0 * k);
@@ -76,6 +90,18 @@ void ugt_shift(const double *x, size_t n, size_t k, const int64_t *offsets, cons
             }
         }
     }
+}
+
+}  // namespace
+
+void ugt_shift(const double *x, size_t n, size_t k, const int64_t *offsets, const int64_t *shifts,
+               const fixed::Spec &unscaled, double *y) {
+    shift(x, n, k, offsets, shifts, unscaled, y);
+}
+
+void ugt_shift(const int32_t *x, size_t n, size_t k, const int64_t *offsets, const int64_t *shifts,
+               const fixed::Spec &unscaled, double *y) {
+    shift(x, n, k, offsets, shifts, unscaled, y);
 }
 
 }  // namespace l1emu::menu

@@ -12,7 +12,10 @@
 namespace l1emu::menu {
 
 // x, y: [n x k] event-major; offsets, shifts: [k] integers; unscaled: a signed type of at most 32 bits.
+// x: float64 values, or integer values (hardware codes) taken exactly.
 void ugt_shift(const double *x, size_t n, size_t k, const int64_t *offsets, const int64_t *shifts,
+               const fixed::Spec &unscaled, double *y);
+void ugt_shift(const int32_t *x, size_t n, size_t k, const int64_t *offsets, const int64_t *shifts,
                const fixed::Spec &unscaled, double *y);
 
 }  // namespace l1emu::menu

@@ -215,29 +215,35 @@ def to_hardware(chunk, name):
     'met' -> (n, 2) (pt, phi); 'egamma'/'muon'/'jet' -> (n, k, 3) (pt, eta, phi); 'calo_regions' ->
     (n, 18, 14) region ET codes. pt codes floor(pt / 0.5 GeV); eta codes signed; phi codes unsigned
     (0..143 calo, 0..575 muon). A slot whose pt code is 0 (empty) has all codes 0."""
-    values = np.asarray(chunk[name])
-    q = HARDWARE_UNITS[name]
+    return _object_codes(chunk, name, _core.object_codes)
+
+
+def _object_codes(chunk, name, kernel, *args):
+    """kernel(values, pt unit, eta unit or None (MET), phi lsb, phi period, *args) with the field's units
+    (calo regions: their ET codes)."""
+    values, q = np.asarray(chunk[name]), HARDWARE_UNITS[name]
     try:
         if name == "calo_regions":
-            return digitize(values, q["et"])
+            return _core.digitize(values, *_linear(q["et"]))
         eta = None if name == "met" else _linear(q["eta"])
-        return _core.object_codes(values, _linear(q["pt"]), eta, q["phi"].lsb, _period(q["phi"]))
+        return kernel(values, _linear(q["pt"]), eta, q["phi"].lsb, _period(q["phi"]), *args)
     except ValueError as err:
         raise EventFileError(f"field {name!r}: {err}") from None
 
 
+L1_OBJECTS_57 = (("met", 0), ("egamma", 3), ("muon", 15), ("jet", 27))  # field, first column
+
+
 def l1_objects_57(chunk, dtype=np.float32):
-    """(n, 57) in hardware units (float32 by default): MET, 4 e/gamma, 4 muons, 10 jets, each (pt, eta, phi).
+    """(n, 57) in hardware units (float32 by default, or e.g. np.int32): MET, 4 e/gamma, 4 muons, 10 jets,
+    each (pt, eta, phi).
 
     The codes of ``to_hardware`` (uGT conventions: phi unsigned, 0..143 calo, 0..575 muon); MET's eta
     is 0. This is the input layout of the CMS / ADC2021 anomaly-detection models."""
-    met = to_hardware(chunk, "met")
-    n = met.shape[0]
-    out = np.zeros((n, 19, 3), dtype)  # filled in place: no concatenated copies
-    out[:, 0, 0], out[:, 0, 2] = met[:, 0], met[:, 1]
-    for name, first, last in (("egamma", 1, 5), ("muon", 5, 9), ("jet", 9, 19)):
-        out[:, first:last] = to_hardware(chunk, name)
-    return out.reshape(n, 57)
+    rows = np.zeros((len(chunk["met"]), 57), np.int32)
+    for name, column in L1_OBJECTS_57:  # each field's codes written straight into its columns
+        _object_codes(chunk, name, _core.object_rows, rows, column)
+    return rows if np.dtype(dtype) == np.int32 else rows.astype(dtype)
 
 
 def leading_jet_constituents(chunk):

@@ -1,8 +1,8 @@
 """Input builders: the arrays the Global Trigger feeds its ML models, built from event-record chunks.
 
-Every builder returns float64 values (n_events, *shape) that the model's own input cast then quantizes,
-exactly as the firmware's input type would. Object inputs are hardware integer codes (uGT units, see
-events.record.to_hardware). An optional scale table reproduces the uGT's AXOL1TL input interface in its
+Every builder returns values (n_events, *shape) that the model's own input cast then quantizes, exactly
+as the firmware's input type would: float64, or int32 for hardware integer codes (uGT units, see
+events.record.to_hardware), which the uGT scaling takes exactly; ``build`` returns float64. An optional scale table reproduces the uGT's AXOL1TL input interface in its
 ap_fixed types: ``unscaled_t tmp = x - offset; input_t y = tmp >> shift`` with unscaled_t = ap_fixed<18,13>.
 """
 
@@ -31,7 +31,7 @@ class Builder:
 
 
 def _l1_objects_57(chunk):
-    return record.l1_objects_57(chunk, np.float64)
+    return record.l1_objects_57(chunk, np.int32)
 
 
 def _field(name, shape, hardware=False):
@@ -39,7 +39,7 @@ def _field(name, shape, hardware=False):
         if name not in chunk:
             raise InputError(f"the event stream has no field {name!r} (generate it with the option that stores it)")
         if hardware:
-            return record.to_hardware(chunk, name).astype(np.float64)
+            return record.to_hardware(chunk, name)
         return np.asarray(chunk[name], np.float64).reshape(-1, *shape)
     return build
 
@@ -85,7 +85,9 @@ class UgtShiftScaling:
     shifts: np.ndarray  # int64, ap_fixed<5,5> values
 
     def apply(self, x):
-        x = np.asarray(x, np.float64).reshape(len(x), -1)
+        """x: float64 values or int32 hardware codes."""
+        x = np.asarray(x)
+        x = (x if x.dtype == np.int32 else x.astype(np.float64, copy=False)).reshape(len(x), -1)
         try:
             return _core.ugt_shift(x, self.offsets, self.shifts, self.unscaled)
         except ValueError as err:
@@ -177,5 +179,5 @@ def build(name, chunk, scaling=None):
     b = builder(name)
     x = b.build(chunk)
     if scaling is None:
-        return x
+        return np.asarray(x, np.float64)
     return scaling.apply(x).reshape(x.shape)

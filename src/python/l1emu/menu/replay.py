@@ -256,11 +256,15 @@ class _Evaluator:
             memo[key] = expr.evaluate(node, chunk, decisions)
         return memo[key]
 
-    def inputs(self, alg, chunk):
-        """The model inputs of ``alg`` on ``chunk``, built once per chunk for algorithms sharing a builder and
-        scale table (e.g. two anomaly scores of one encoder)."""
-        memo, key = self._memo(chunk), (alg.inputs, alg.scaling or id(alg.scale))  # one file: one table
+    def inputs(self, alg, chunk, rows=None):
+        """The model inputs of ``alg`` on ``chunk`` (only its events ``rows``, from a memoized mask), built once
+        per chunk for algorithms sharing a builder, scale table and rows (e.g. two anomaly scores of one
+        encoder)."""
+        memo = self._memo(chunk)
+        key = (alg.inputs, alg.scaling or id(alg.scale), None if rows is None else id(rows))  # one file: one table
         if key not in memo:
+            if rows is not None:  # the builder sees only the selected events
+                chunk = {f: np.asarray(chunk[f])[rows] for f in inputs.BUILDERS[alg.inputs].fields}
             memo[key] = inputs.build(alg.inputs, chunk, alg.scale)
         return memo[key]
 
@@ -284,15 +288,16 @@ class _Evaluator:
         out = {}
         for name in algorithms:
             alg = self.menu.algorithms[name]
-            x = self.inputs(alg, chunk)
             mask = None if masks is None else masks.get(name)
             if mask is None:
-                out[name] = self._predict(alg, x)
-            else:
-                full = np.full((len(x), alg.n_outputs), _NOT_EVALUATED, np.int64)
-                if mask.any():
-                    full[mask] = self._predict(alg, x[mask])
-                out[name] = full
+                out[name] = self._predict(alg, self.inputs(alg, chunk))
+                continue
+            memo = self._memo(chunk)
+            rows = memo.setdefault(("rows", id(mask)), (mask, np.flatnonzero(mask)))[1]  # the mask stays alive
+            full = np.full((len(mask), alg.n_outputs), _NOT_EVALUATED, np.int64)
+            if len(rows):
+                full[rows] = self._predict(alg, self.inputs(alg, chunk, rows))
+            out[name] = full
         return out
 
     @staticmethod
