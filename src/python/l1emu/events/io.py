@@ -256,7 +256,7 @@ class _H5Writer:
                         maxshape=(None, *fd.shape),
                         dtype=fd.dtype,
                         chunks=(rows, *fd.shape),
-                        compression=compression if fd.group != "objects" else None,
+                        compression=compression if fd.compress else None,
                         fletcher32=True,
                     )
         except OSError as exc:
@@ -392,8 +392,9 @@ def _check_chunk(chunk, fields, where):
 def write(path, chunks, *, format=None, overwrite=False, compression="default", metadata=None, progress=None):
     """Write chunks (an iterable of record dicts, e.g. ``generate(...)``) to an event file.
 
-    ``compression``: "default" = lzf on the constituent and image fields of HDF5 files (L1 objects
-    stay uncompressed for fast reads), zstd for Parquet; None = uncompressed; or any h5py / pyarrow
+    ``compression``: "default" = lzf on the sparse constituent and image fields of HDF5 files (L1 objects
+    and the leading-jet features, dense floats lzf hardly shrinks, stay uncompressed for fast reads), zstd
+    for Parquet; None = uncompressed; or any h5py / pyarrow
     codec name. ``metadata``: sources to record (default: the ``metadata`` of a generated stream).
     ``progress`` is called with 0 once the target is checked and claimed (before the first chunk is
     asked for), then with the number of events of each chunk written. Returns the metadata.

@@ -106,6 +106,7 @@ class Field:
     dtype: str
     group: str  # "objects" (always), "constituents", "images"
     doc: str
+    compress: bool = False  # sparse arrays that a file codec shrinks; dense floats are stored raw (fast reads)
 
 
 FIELDS = (
@@ -122,8 +123,9 @@ FIELDS = (
         "float32",
         "constituents",
         "per jet up to 16 constituents (pt, eta_rel, phi_rel, pid), pt-ordered",
+        compress=True,
     ),
-    Field("jet_multiplicity", (N_JET,), "int16", "constituents", "particles with pt > 1 GeV in each jet"),
+    Field("jet_multiplicity", (N_JET,), "int16", "constituents", "particles with pt > 1 GeV in each jet", True),
     Field("jet_features", (16,), "float32", "constituents", "the 16 hls4ml jet features of the leading jet"),
     Field(
         "calo_regions",
@@ -131,6 +133,7 @@ FIELDS = (
         "float32",
         "images",
         "calorimeter region ET, phi x eta (CICADA): 18 x 20 deg from phi = 0, 14 RCT regions in |eta| < 3",
+        compress=True,
     ),
     Field(
         "jet_image",
@@ -138,6 +141,7 @@ FIELDS = (
         "float32",
         "images",
         "pT image of the leading jet: centred, rotated, flipped",
+        compress=True,
     ),
 )
 FIELD = {f.name: f for f in FIELDS}
