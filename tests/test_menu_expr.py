@@ -15,7 +15,7 @@ import pytest
 
 from l1emu.errors import L1emuError
 from l1emu.menu import expr
-from l1emu.menu.expr import ExprError, evaluate, parse, unparse
+from l1emu.menu.expr import ExprError, evaluate, evaluate_all, parse, program, unparse
 
 N = 6000
 CAPACITY = {"jet": 10, "egamma": 4, "muon": 4}
@@ -430,3 +430,31 @@ def test_random_expressions_match_reference():
         np.testing.assert_array_equal(evaluate(node, wide, seeds), got, err_msg=text)
         outcomes.add((bool(want.any()), bool(want.all())))
     assert (True, False) in outcomes  # mixed outcomes occur: the fuzz is not trivially constant
+
+
+def test_cuts_evaluated_together_equal_each_alone():
+    """evaluate_all (one program: shared loads and common subexpressions, the replay's path) against the
+    per-event reference, on random cuts that share subtrees (also the same text inside n() of different lists)."""
+    chunk, seeds = make_chunk(300, seed=11)
+    seeds = {k: seeds[k] for k in ("a", "b")}
+    events = [{k: v[i] for k, v in chunk.items()} for i in range(300)]
+    rng = np.random.default_rng(5)
+    shared = ["n(jet, pt >= 30 and abs(eta) <= 2.4) >= 2", "n(eg, pt >= 30 and abs(eta) <= 2.4) >= 1",
+              "ht(jet, pt >= 30 and abs(eta) <= 2.4) >= 200", "ht(mu, pt >= 30 and abs(eta) <= 2.4) >= 40",
+              "jet[0].pt >= 180", "jet[0].pt >= 180 and a", "not (jet[0].pt >= 180)"]
+    for trial in range(40):
+        texts = [gen_bool(rng, 3, None) for _ in range(int(rng.integers(1, 8)))]
+        texts = [(t, None) for t in rng.choice(shared, 3, replace=False)] + texts
+        nodes = [parse(t, "fuzz") for t, _ in texts]
+        together = evaluate_all(nodes, chunk, seeds)
+        assert together.shape == (len(nodes), 300)
+        for (text, f), node, got in zip(texts, nodes, together):
+            np.testing.assert_array_equal(got, evaluate(node, chunk, seeds), err_msg=text)
+            if f is not None:
+                want = [bool(f(ev, {k: bool(v[i]) for k, v in seeds.items()}, None)) for i, ev in enumerate(events)]
+                np.testing.assert_array_equal(got, want, err_msg=text)
+    # the shared subexpressions are computed once: fewer instructions than the cuts compiled apart
+    nodes = tuple(parse(t) for t in shared)
+    caps = tuple((k, chunk[k].shape[1]) for k in ("egamma", "jet", "muon"))
+    alone = sum(len(program((n,), tuple(c for c in caps if c[0] in n.fields())).code) for n in nodes)
+    assert len(program(nodes, caps).code) < alone

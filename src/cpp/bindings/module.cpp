@@ -115,8 +115,8 @@ void check_phi(double lsb, int64_t period) {
 }
 
 // A cut program (expr.program) on a chunk: fields as (n, capacity, width) or (n, width) float32/float64
-// arrays, seeds as (n,) bool arrays; -> (n,) bool.
-py::array_t<bool> eval_cuts(const I64Array &code, const F64Array &constants, const I64Array &reg_width, int64_t result,
+// arrays, seeds as (n,) bool arrays; -> (len(results), n) bool.
+py::array_t<bool> eval_cuts(const I64Array &code, const F64Array &constants, const I64Array &reg_width, const I64Array &results,
                             const std::vector<py::array> &fields, const std::vector<py::array> &seeds, size_t n) {
     menu::CutProgram prog;
     if (code.ndim() != 2 || code.shape(1) != 5) throw std::invalid_argument("cut program: expected (k, 5) instructions");
@@ -129,7 +129,7 @@ py::array_t<bool> eval_cuts(const I64Array &code, const F64Array &constants, con
     }
     prog.constants.assign(constants.data(), constants.data() + constants.size());
     prog.reg_width.assign(reg_width.data(), reg_width.data() + nreg);
-    prog.result = result;
+    prog.results.assign(results.data(), results.data() + results.size());
     std::vector<py::array> keep;  // the (possibly converted) arrays stay alive for the call
     std::vector<menu::CutField> fs;
     for (const py::array &f : fields) {
@@ -172,9 +172,10 @@ py::array_t<bool> eval_cuts(const I64Array &code, const F64Array &constants, con
         }
         if (!ok) throw std::invalid_argument("cut program: operand out of range");
     }
-    if (result < 0 || result >= nreg || prog.reg_width[size_t(result)] != 1)
-        throw std::invalid_argument("cut program: bad result register");
-    py::array_t<bool> out(std::vector<py::ssize_t>{py::ssize_t(n)});
+    for (const int64_t result : prog.results)
+        if (result < 0 || result >= nreg || prog.reg_width[size_t(result)] != 1)
+            throw std::invalid_argument("cut program: bad result register");
+    py::array_t<bool> out(std::vector<py::ssize_t>{py::ssize_t(prog.results.size()), py::ssize_t(n)});
     bool *dst = out.mutable_data();
     {
         py::gil_scoped_release release;
@@ -411,8 +412,9 @@ PYBIND11_MODULE(_core, mod) {
         py::arg("v"), py::arg("pt"), py::arg("eta"), py::arg("phi_lsb"), py::arg("phi_period"), py::arg("rows"),
         py::arg("column"),
         "object_codes written into int32 rows: each object as (pt, eta, phi) codes (MET's eta 0) from `column` on.");
-    mod.def("eval_cuts", &eval_cuts, py::arg("code"), py::arg("constants"), py::arg("reg_width"), py::arg("result"),
-            py::arg("fields"), py::arg("seeds"), py::arg("n"), "A compiled seed cut (menu.expr.program) on a chunk.");
+    mod.def("eval_cuts", &eval_cuts, py::arg("code"), py::arg("constants"), py::arg("reg_width"), py::arg("results"),
+            py::arg("fields"), py::arg("seeds"), py::arg("n"),
+            "Compiled seed cuts (menu.expr.program) on a chunk: (len(results), n) decisions.");
     mod.def("set_thread_budget", &graph::set_thread_budget, py::arg("n"),
             "At most n threads evaluate at once in this process, over all emulators and calls.");
     mod.def("thread_budget", &graph::thread_budget, "The process-wide thread budget (L1EMU_THREADS or hardware threads).");

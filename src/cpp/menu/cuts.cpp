@@ -18,13 +18,19 @@ struct Reg {  // kBlock x w values
     size_t w = 1;
 };
 
+// The kernels take restrict pointers: registers are single-assignment (a destination is never an operand),
+// and without the promise every uint8_t store could alias the vectors' data pointers (scalar loops).
+using Vals = double *__restrict;
+using Oks = uint8_t *__restrict;
+using CVals = const double *__restrict;
+using COks = const uint8_t *__restrict;
+
 // Element i of d from elements of a and b, broadcasting a width-1 operand over the slots.
 template <class F>
-L1EMU_AI void binary(Reg &d, const Reg &a, const Reg &b, size_t m, F f) {
-    const size_t w = d.w;
-    if (a.w == w && b.w == w) {
+L1EMU_AI void binary(size_t w, size_t wa, size_t wb, size_t m, F f) {
+    if (wa == w && wb == w) {
         for (size_t i = 0; i < m * w; ++i) f(i, i, i);
-    } else if (a.w == w) {
+    } else if (wa == w) {
         for (size_t e = 0; e < m; ++e)
             for (size_t j = 0; j < w; ++j) f(e * w + j, e * w + j, e);
     } else {
@@ -35,23 +41,30 @@ L1EMU_AI void binary(Reg &d, const Reg &a, const Reg &b, size_t m, F f) {
 
 template <class Cmp>
 L1EMU_AI void compare(Reg &d, const Reg &a, const Reg &b, size_t m, Cmp cmp) {
-    binary(d, a, b, m, [&](size_t i, size_t ia, size_t ib) { d.ok[i] = a.ok[ia] & b.ok[ib] & cmp(a.v[ia], b.v[ib]); });
+    Oks dk = d.ok.data();
+    CVals av = a.v.data(), bv = b.v.data();
+    COks ak = a.ok.data(), bk = b.ok.data();
+    binary(d.w, a.w, b.w, m, [&](size_t i, size_t ia, size_t ib) { dk[i] = ak[ia] & bk[ib] & uint8_t(cmp(av[ia], bv[ib])); });
 }
 
 template <class Op>
 L1EMU_AI void arith(Reg &d, const Reg &a, const Reg &b, size_t m, Op op, bool divide) {
-    binary(d, a, b, m, [&](size_t i, size_t ia, size_t ib) {
-        const double y = b.v[ib], r = op(a.v[ia], y);
-        const uint8_t ok = a.ok[ia] & b.ok[ib] & uint8_t(!divide || y != 0);
-        d.ok[i] = ok;
-        d.v[i] = ok ? r : 0.0;
+    Vals dv = d.v.data();
+    Oks dk = d.ok.data();
+    CVals av = a.v.data(), bv = b.v.data();
+    COks ak = a.ok.data(), bk = b.ok.data();
+    binary(d.w, a.w, b.w, m, [&](size_t i, size_t ia, size_t ib) {
+        const double y = bv[ib], r = op(av[ia], y);
+        const uint8_t ok = ak[ia] & bk[ib] & uint8_t(!divide || y != 0);
+        dk[i] = ok;
+        dv[i] = ok ? r : 0.0;
     });
 }
 
 // Slot values of field f for events [e0, e0 + m): value attr c of slot j, and whether the slot exists.
 template <class T>
-L1EMU_AI void slots(const T *x, size_t cap, size_t width, size_t e0, size_t m, size_t j0, size_t nj, size_t c,
-                    double *v, uint8_t *ok) {
+L1EMU_AI void slots(const T *__restrict x, size_t cap, size_t width, size_t e0, size_t m, size_t j0, size_t nj,
+                    size_t c, Vals v, Oks ok) {
     for (size_t e = 0; e < m; ++e)
         for (size_t j = 0; j < nj; ++j) {
             const T *s = x + ((e0 + e) * cap + j0 + j) * width;
@@ -61,17 +74,22 @@ L1EMU_AI void slots(const T *x, size_t cap, size_t width, size_t e0, size_t m, s
 }
 
 template <class T>
-L1EMU_AI void count_ht(const T *x, size_t cap, size_t width, size_t e0, size_t m, const Reg *cond, bool ht, Reg &d) {
+L1EMU_AI void count_ht(const T *__restrict x, size_t cap, size_t width, size_t e0, size_t m, const Reg *cond, bool ht,
+                       Reg &d) {
+    Vals dv = d.v.data();
+    Oks dk = d.ok.data();
+    COks ck = cond ? cond->ok.data() : nullptr;
+    const size_t cw = cond ? cond->w : 0;
     for (size_t e = 0; e < m; ++e) {
         double count = 0.0, sum = 0.0;  // in slot order
         for (size_t j = 0; j < cap; ++j) {
             const double pt = double(x[((e0 + e) * cap + j) * width]);
-            const bool sel = (pt > 0) & (!cond || cond->ok[e * cond->w + (cond->w == 1 ? 0 : j)]);
+            const bool sel = (pt > 0) & (!ck || ck[e * cw + (cw == 1 ? 0 : j)]);
             count += sel;
             sum += sel ? pt : 0.0;
         }
-        d.v[e] = ht ? sum : count;
-        d.ok[e] = 1;
+        dv[e] = ht ? sum : count;
+        dk[e] = 1;
     }
 }
 
@@ -86,9 +104,12 @@ L1EMU_AI void run_block(const CutProgram &p, const std::vector<CutField> &fields
                 std::fill_n(d.ok.begin(), m * w, 1);
                 break;
             case CutOp::Bool: std::fill_n(d.ok.begin(), m * w, uint8_t(in.a != 0)); break;
-            case CutOp::Seed:
-                for (size_t e = 0; e < m; ++e) d.ok[e] = seeds[size_t(in.a)][e0 + e];
+            case CutOp::Seed: {
+                const bool *__restrict sd = seeds[size_t(in.a)] + e0;
+                Oks dk = d.ok.data();
+                for (size_t e = 0; e < m; ++e) dk[e] = sd[e];
                 break;
+            }
             case CutOp::Attr:
             case CutOp::Each: {
                 const CutField &f = fields[size_t(in.a)];
@@ -132,25 +153,31 @@ L1EMU_AI void run_block(const CutProgram &p, const std::vector<CutField> &fields
             case CutOp::And:
             case CutOp::Or: {
                 const Reg &a = regs[size_t(in.a)], &b = regs[size_t(in.b)];
+                Oks dk = d.ok.data();
+                COks ak = a.ok.data(), bk = b.ok.data();
                 if (in.op == CutOp::And)
-                    binary(d, a, b, m, [&](size_t i, size_t ia, size_t ib) { d.ok[i] = a.ok[ia] & b.ok[ib]; });
+                    binary(w, a.w, b.w, m, [&](size_t i, size_t ia, size_t ib) { dk[i] = ak[ia] & bk[ib]; });
                 else
-                    binary(d, a, b, m, [&](size_t i, size_t ia, size_t ib) { d.ok[i] = a.ok[ia] | b.ok[ib]; });
+                    binary(w, a.w, b.w, m, [&](size_t i, size_t ia, size_t ib) { dk[i] = ak[ia] | bk[ib]; });
                 break;
             }
             case CutOp::Not: {
-                const Reg &a = regs[size_t(in.a)];
-                for (size_t i = 0; i < m * w; ++i) d.ok[i] = !a.ok[i];
+                COks ak = regs[size_t(in.a)].ok.data();
+                Oks dk = d.ok.data();
+                for (size_t i = 0; i < m * w; ++i) dk[i] = !ak[i];
                 break;
             }
             case CutOp::Neg:
             case CutOp::Abs: {
                 const Reg &a = regs[size_t(in.a)];
-                const double sign = in.op == CutOp::Neg ? -1.0 : 1.0;
-                for (size_t i = 0; i < m * w; ++i) {
-                    d.ok[i] = a.ok[i];
-                    d.v[i] = in.op == CutOp::Neg ? sign * a.v[i] : std::fabs(a.v[i]);
-                }
+                CVals av = a.v.data();
+                COks ak = a.ok.data();
+                Vals dv = d.v.data();
+                Oks dk = d.ok.data();
+                if (in.op == CutOp::Neg)
+                    for (size_t i = 0; i < m * w; ++i) dk[i] = ak[i], dv[i] = -av[i];
+                else
+                    for (size_t i = 0; i < m * w; ++i) dk[i] = ak[i], dv[i] = std::fabs(av[i]);
                 break;
             }
             case CutOp::Count:
@@ -172,6 +199,7 @@ L1EMU_AI void run_block(const CutProgram &p, const std::vector<CutField> &fields
 
 L1EMU_CLONES void eval_cuts(const CutProgram &p, const std::vector<CutField> &fields, const std::vector<const bool *> &seeds,
                             size_t n, bool *out) {
+    // out: [results x n]
     std::vector<Reg> regs(p.reg_width.size());
     for (size_t r = 0; r < regs.size(); ++r) {
         regs[r].w = size_t(p.reg_width[r]);
@@ -181,8 +209,10 @@ L1EMU_CLONES void eval_cuts(const CutProgram &p, const std::vector<CutField> &fi
     for (size_t e0 = 0; e0 < n; e0 += kBlock) {
         const size_t m = std::min(kBlock, n - e0);
         run_block(p, fields, seeds, e0, m, regs);
-        const Reg &r = regs[size_t(p.result)];
-        for (size_t e = 0; e < m; ++e) out[e0 + e] = r.ok[e];
+        for (size_t k = 0; k < p.results.size(); ++k) {
+            const uint8_t *r = regs[size_t(p.results[k])].ok.data();
+            for (size_t e = 0; e < m; ++e) out[k * n + e0 + e] = r[e];
+        }
     }
 }
 

@@ -45,10 +45,11 @@ struct CutProgram {
     std::vector<CutInstr> code;
     std::vector<double> constants;
     std::vector<int64_t> reg_width;  // per register: 1, or the capacity of the field it iterates
-    int64_t result;                  // a boolean register of width 1
+    std::vector<int64_t> results;    // boolean registers of width 1: the cuts the program evaluates at once
 };
 
-// out[e] for events [0, n): fields and seeds (bool arrays of n) indexed as the program refers to them.
+// out[k * n + e] = result k on event e, for events [0, n): fields and seeds (bool arrays of n) indexed as the
+// program refers to them. Several cuts in one program share the loads and subexpressions they have in common.
 void eval_cuts(const CutProgram &p, const std::vector<CutField> &fields, const std::vector<const bool *> &seeds,
                size_t n, bool *out);
 

@@ -316,16 +316,18 @@ class Program:
     code: np.ndarray  # (k, 5) int64: op, dst, a, b, c
     constants: np.ndarray
     reg_width: np.ndarray
-    result: int
+    results: np.ndarray  # the result register of each cut
     fields: tuple  # record field names, as the program indexes them
     seeds: tuple  # seed names, likewise
 
 
 @functools.lru_cache(maxsize=4096)
-def program(node, capacities):
-    """The register program of ``node`` for object lists of ``capacities`` ((field, slots), ...)."""
+def program(nodes, capacities):
+    """The register program of the cuts ``nodes`` (a tuple) for object lists of ``capacities`` ((field, slots),
+    ...). Equal subexpressions, within a cut and across cuts, are computed once."""
     capacity = dict(capacities)
     code, constants, widths, fields, seeds = [], [], [], [], []
+    done = {}  # (node, each) -> its register
 
     def index(lst, item):
         if item not in lst:
@@ -338,10 +340,15 @@ def program(node, capacities):
         return len(widths) - 1
 
     def go(n, each):  # each: (field, capacity) of the innermost n()/ht(), or None
+        key = (n, each)  # inside n()/ht() the same text means the slots of that list
+        if key not in done:
+            done[key] = compile_node(n, each)
+        return done[key]
+
+    def compile_node(n, each):
         t = type(n)
         if t is Num:
-            constants.append(float(n.value))
-            return emit("Num", 1, len(constants) - 1)
+            return emit("Num", 1, index(constants, float(n.value)))
         if t is Bool:
             return emit("Bool", 1, int(n.value))
         if t is Seed:
@@ -368,11 +375,14 @@ def program(node, capacities):
             return emit("Cmp", width, left, right, _CMP_CODE[n.op])
         return emit("Arith", width, left, right, _ARITH_CODE[n.op])
 
-    result = go(node, None)
-    if kind(node) != "bool" or widths[result] != 1:
-        raise ExprError("expression is a number, not a condition")
+    results = []
+    for node in nodes:
+        result = go(node, None)
+        if kind(node) != "bool" or widths[result] != 1:
+            raise ExprError("expression is a number, not a condition")
+        results.append(result)
     return Program(np.array(code, np.int64).reshape(-1, 5), np.array(constants, np.float64),
-                   np.array(widths, np.int64), result, tuple(fields), tuple(seeds))
+                   np.array(widths, np.int64), np.array(results, np.int64), tuple(fields), tuple(seeds))
 
 
 def _field(chunk, name, n_events):
@@ -387,12 +397,19 @@ def _field(chunk, name, n_events):
 
 def evaluate(node, chunk, seeds=None):
     """Decision of ``node`` on every event of ``chunk`` -> bool array (n_events,)."""
+    return evaluate_all((node,), chunk, seeds)[0]
+
+
+def evaluate_all(nodes, chunk, seeds=None):
+    """Decisions of several cuts ``nodes`` on every event of ``chunk``, in one pass over the events that
+    shares their loads and common subexpressions -> bool array (len(nodes), n_events)."""
     arrays = list(chunk.values()) + list((seeds or {}).values())
     if not arrays:
         raise ExprError("cannot tell the number of events: empty chunk and no seeds")
     n = len(arrays[0])
-    arrays = {name: _field(chunk, name, n) for name in sorted(node.fields())}
-    prog = program(node, tuple((k, a.shape[1]) for k, a in arrays.items() if k != "met"))
+    nodes = tuple(nodes)
+    arrays = {name: _field(chunk, name, n) for name in sorted(set().union(*(node.fields() for node in nodes)))}
+    prog = program(nodes, tuple((k, a.shape[1]) for k, a in arrays.items() if k != "met"))
     decisions = []
     for name in prog.seeds:
         if seeds is None or name not in seeds:
@@ -402,7 +419,7 @@ def evaluate(node, chunk, seeds=None):
             raise ExprError(f"seed {name!r}: decisions of shape {value.shape}, expected ({n},)")
         decisions.append(value)
     fields = [arrays[name] for name in prog.fields]
-    return _core.eval_cuts(prog.code, prog.constants, prog.reg_width, prog.result, fields, decisions, n)
+    return _core.eval_cuts(prog.code, prog.constants, prog.reg_width, prog.results, fields, decisions, n)
 
 
 # ---------------------------------------------------------------- unparse

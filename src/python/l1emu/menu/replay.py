@@ -240,6 +240,17 @@ class _Evaluator:
                 by_alg.setdefault(seeds[n].algorithm, []).append(seeds[n])
         self.masked = {a: [s.require for s in ss] for a, ss in by_alg.items()
                        if all(s.require is not None and s.references() <= set(self.cut_only) for s in ss)}
+        # every cut that needs no model: the cut-only seeds' and the require cuts on them, by round (a
+        # round's cuts reference only seeds of earlier rounds) -- each round is one program on the chunk
+        cuts = [(n, seeds[n].cut) for n in self.cut_only]
+        cuts += [(None, seeds[n].require) for n in seed_names if seeds[n].kind == "score"
+                 and seeds[n].require is not None and seeds[n].require.seeds() <= set(self.cut_only)]
+        self.rounds, known = [], set()
+        while cuts:
+            ready = [(n, node) for n, node in cuts if node.seeds() <= known]
+            self.rounds.append(ready)
+            known |= {n for n, _ in ready}
+            cuts = [c for c in cuts if c not in ready]
         self._local = threading.local()  # per thread: the chunk being evaluated and its memo
 
     def _memo(self, chunk):
@@ -256,6 +267,16 @@ class _Evaluator:
             memo[key] = expr.evaluate(node, chunk, decisions)
         return memo[key]
 
+    def cuts(self, chunk):
+        """Decisions of the cut-only seeds; their rounds also leave the require cuts on them in the memo."""
+        memo, decisions = self._memo(chunk), {}
+        for ready in self.rounds:
+            nodes = [node for _, node in ready if id(node) not in memo]
+            for node, fired in zip(nodes, expr.evaluate_all(nodes, chunk, decisions) if nodes else ()):
+                memo[id(node)] = fired
+            decisions.update((name, memo[id(node)]) for name, node in ready if name is not None)
+        return decisions
+
     def inputs(self, alg, chunk, rows=None):
         """The model inputs of ``alg`` on ``chunk`` (only its events ``rows``, from a memoized mask), built once
         per chunk for algorithms sharing a builder, scale table and rows (e.g. two anomaly scores of one
@@ -267,12 +288,6 @@ class _Evaluator:
                 chunk = {f: np.asarray(chunk[f])[rows] for f in inputs.BUILDERS[alg.inputs].fields}
             memo[key] = inputs.build(alg.inputs, chunk, alg.scale)
         return memo[key]
-
-    def cuts(self, chunk):
-        decisions = {}
-        for name in self.cut_only:
-            decisions[name] = self._expr(self.menu.seeds[name].cut, chunk, decisions)
-        return decisions
 
     def masks(self, chunk, cuts):
         """{algorithm: events it must be evaluated on} for the algorithms whose seeds all require cuts."""
