@@ -127,6 +127,35 @@ def _per_seed_bincount(mask, bins, n_bins):
 
 # -- per-sample accumulator ----------------------------------------------------------------------------
 
+def _bin(values, edges):
+    """Bin index of each value in ``edges`` (the last bin also holds the overflow, the first the underflow)."""
+    b = np.searchsorted(np.asarray(edges, np.float64), values, side="right") - 1
+    return np.clip(b, 0, len(edges) - 2).astype(np.int16)
+
+
+@dataclass
+class EventBins:
+    """Per event of a chunk: its pileup bin (-1: no pileup known) and its turn-on bin in leading-jet pt, or
+    None without those fields. Computed with the chunk's evaluation (in the chunk workers)."""
+
+    pileup: np.ndarray = None
+    turn_on: np.ndarray = None
+
+    @classmethod
+    def of(cls, chunk, pileup_edges):
+        pileup = turn_on = None
+        if "n_pileup" in chunk:
+            n_pileup = np.asarray(chunk["n_pileup"], np.int64)
+            pileup = np.where(n_pileup >= 0, _bin(n_pileup, pileup_edges), -1).astype(np.int16)
+        if "jet" in chunk:
+            turn_on = _bin(np.asarray(chunk["jet"][:, 0, 0], np.float64), TURN_ON_EDGES)
+        return cls(pileup, turn_on)
+
+    @property
+    def nbytes(self):
+        return sum(a.nbytes for a in (self.pileup, self.turn_on) if a is not None)
+
+
 @dataclass
 class Counts:
     """Integer totals of one sample (background or one signal) under one menu."""
@@ -163,8 +192,9 @@ class Counts:
         self.turn_on_counts = np.zeros((s, len(TURN_ON_EDGES) - 1), np.int64)
         self.float_agree = np.zeros(s, np.int64)
 
-    def add(self, decided, passed, n_pileup, scores, lead_pt=None):
-        """One chunk: decided/passed (n, seeds) bool, before/after prescale (passed implies decided)."""
+    def add(self, decided, passed, bins, scores):
+        """One chunk: decided/passed (n, seeds) bool, before/after prescale (passed implies decided); bins: its
+        EventBins."""
         n, s = decided.shape
         # Per-seed counts only need the events some seed fires on: at trigger rates, a small fraction.
         rows = np.flatnonzero(decided.any(1))
@@ -180,17 +210,18 @@ class Counts:
         self.multiplicity += _per_seed_bincount(p, k, s + 1)
         self.total += int(anyp.sum())
         self.total_unprescaled += len(rows)
-        if lead_pt is not None:
+        if bins.turn_on is not None:
             nb = len(TURN_ON_EDGES) - 1
-            b = np.clip(np.searchsorted(TURN_ON_EDGES, lead_pt, side="right") - 1, 0, nb - 1)
-            self.turn_on_events += np.bincount(b, minlength=nb)
-            self.turn_on_counts += _per_seed_bincount(d, b[rows], nb)
-        if n_pileup is not None:
+            self.turn_on_events += np.bincount(bins.turn_on, minlength=nb)
+            self.turn_on_counts += _per_seed_bincount(d, bins.turn_on[rows], nb)
+        if bins.pileup is not None:
             nb = len(self.pileup_edges) - 1
-            b = np.clip(np.searchsorted(self.pileup_edges, n_pileup, side="right") - 1, 0, nb - 1)
-            valid = n_pileup >= 0
+            b = bins.pileup
+            valid = b >= 0
             self.pileup_events += np.bincount(b[valid], minlength=nb)
-            b, valid = b[rows], valid[rows]
+            b = b[rows]
+            valid = b >= 0
+            b = np.maximum(b, 0)
             self.pileup_counts[:-1] += _per_seed_bincount(p & valid[:, None], b, nb)
             self.pileup_counts[-1] += np.bincount(b[valid & anyp], minlength=nb)
         for name, codes in scores.items():
@@ -455,15 +486,13 @@ class Prepared:
     fixed: np.ndarray  # np.packbits of the (n, len(fixed seeds)) decisions before prescale
     solved: dict  # solved seed -> (its score column (n,) int64, its require cut (n,) bool or None)
     hist_codes: dict  # other score seed -> codes of the events passing its require
-    n_pileup: np.ndarray = None
-    lead_pt: np.ndarray = None
+    bins: EventBins
     event: np.ndarray = None
 
     @property
     def nbytes(self):
-        arrays = [self.fixed, self.n_pileup, self.lead_pt, self.event, *self.hist_codes.values(),
-                  *(a for col in self.solved.values() for a in col)]
-        return sum(a.nbytes for a in arrays if a is not None)
+        arrays = [self.fixed, self.event, *self.hist_codes.values(), *(a for col in self.solved.values() for a in col)]
+        return self.bins.nbytes + sum(a.nbytes for a in arrays if a is not None)
 
 
 class PreparedCache:
@@ -524,7 +553,7 @@ def in_order(fn, items, workers=1):
 
 
 def histogram_shard(menu, sample, item, chunk_size, fields, tick=None, cache=None, shard=0, workers=1,
-                    keep_events=False):
+                    keep_events=False, pileup_edges=DEFAULT_PILEUP_EDGES):
     """Pass 1 on one background shard: raw-code histograms of the rate-solved seeds (events passing their
     require cut) and the number of crossings. Partial results merge by addition. With ``cache`` (and no seed
     depending on a solved one), every chunk is evaluated in full and kept there as a Prepared chunk."""
@@ -557,9 +586,7 @@ def histogram_shard(menu, sample, item, chunk_size, fields, tick=None, cache=Non
                       for name in fixed if menu.seeds[name].kind == "score"}
         bits = np.packbits(np.stack([dec[name] for name in fixed], 1), axis=1) if fixed else np.zeros((n, 0), np.uint8)
         return n, columns, Prepared(
-            n, bits, columns, hist_codes,
-            n_pileup=np.asarray(chunk["n_pileup"]) if "n_pileup" in chunk else None,
-            lead_pt=np.asarray(chunk["jet"][:, 0, 0]) if "jet" in chunk else None,
+            n, bits, columns, hist_codes, EventBins.of(chunk, pileup_edges),
             event=np.asarray(chunk["event"], np.int64) if keep_events and "event" in chunk else None)
 
     chunks = _chunks_of(sample, item, chunk_size, fields)
@@ -626,6 +653,7 @@ def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PIL
     _, fixed = _solved_plan(menu)
     counts = Counts(seeds, tuple(pileup_edges))
     counters = [PrescaleCounter(menu.seeds[n].prescale) for n in seeds]
+    prescaled = [j for j, c in enumerate(counters) if not c.passes_all]
 
     def evaluate(chunk):  # everything that does not depend on the events before this chunk
         cuts = ev.cuts(chunk)
@@ -636,8 +664,7 @@ def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PIL
         hist_codes = {n: scores[menu.seeds[n].algorithm][ev.required(chunk, n, dec), menu.seeds[n].output]
                       for n in score_seeds}
         floats = _float_decisions(menu, chunk, dec, compare_float, masks)
-        return (decided, hist_codes, chunk.get("n_pileup"), chunk["jet"][:, 0, 0] if "jet" in chunk else None,
-                chunk.get("event"), floats)
+        return decided, hist_codes, EventBins.of(chunk, counts.pileup_edges), chunk.get("event"), floats
 
     def finish(p):  # a Prepared chunk of pass 1, with the solved thresholds applied
         decided = np.empty((p.n, len(seeds)), bool)
@@ -649,7 +676,7 @@ def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PIL
             fired = col >= menu.seeds[name].threshold_raw
             decided[:, column[name]] = fired if req is None else fired & req
             hist_codes[name] = col if req is None else col[req]
-        return decided, hist_codes, p.n_pileup, p.lead_pt, p.event, {}
+        return decided, hist_codes, p.bins, p.event, {}
 
     def results():
         k = 0
@@ -662,10 +689,11 @@ def count_shard(menu, sample, item, chunk_size, fields, pileup_edges=DEFAULT_PIL
         yield from in_order(evaluate, _chunks_of(sample, item, chunk_size, fields, skip=k), workers)
 
     with closing(results()) as evaluated:  # an exception here joins the workers first
-        for decided, hist_codes, pu, lead, event, floats in evaluated:
-            passed = np.stack([c.apply(decided[:, j]) for j, c in enumerate(counters)], 1)  # in event order
-            counts.add(decided, passed, None if pu is None else np.asarray(pu, np.int64), hist_codes,
-                       None if lead is None else np.asarray(lead, np.float64))
+        for decided, hist_codes, bins, event, floats in evaluated:
+            passed = decided.copy()
+            for j in prescaled:  # in event order
+                passed[:, j] = counters[j].apply(decided[:, j])
+            counts.add(decided, passed, bins, hist_codes)
             for name, fired in floats.items():
                 j = column[name]
                 counts.float_fired[j] += int(fired.sum())
@@ -732,7 +760,7 @@ def replay(menu, background, signals=None, *, threads=0, chunk_size=None, dask=N
         merged, n_bkg = None, 0
         for i, item in enumerate(bkg.items):
             hists, n = histogram_shard(menu, "background", item, chunk_size, fields, tick, cache, i, workers,
-                                       keep_events=decisions is not None)
+                                       keep_events=decisions is not None, pileup_edges=pileup_edges)
             n_bkg += n
             merged = hists if merged is None else {k: merged[k].merged(v) for k, v in hists.items()}
         solve_thresholds(menu, merged, n_bkg)

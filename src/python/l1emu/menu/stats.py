@@ -19,6 +19,11 @@ class PrescaleCounter:
         self.count = int(round(prescale * PRESCALE_STEP))
         self.counter = int(initial)
 
+    @property
+    def passes_all(self):
+        """Prescale 1 from a zero counter: every accepted event passes, the counter stays 0."""
+        return self.count == PRESCALE_STEP and self.counter == 0
+
     def apply(self, accepted):
         """Boolean array: which of the events with ``accepted`` True pass the prescale."""
         accepted = np.asarray(accepted, bool)
