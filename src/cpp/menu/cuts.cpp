@@ -12,7 +12,10 @@ namespace {
 
 constexpr size_t kBlock = 256;  // events per pass: the registers of a block stay in L2
 
-struct Reg {  // kBlock x w values
+// A register holds w slots of kBlock events, slot-major: element (slot j, event e) at j * kBlock + e, so
+// every loop runs over the events of one slot (contiguous, vectorized) and a width-1 operand broadcasts
+// over the slots without index arithmetic.
+struct Reg {
     std::vector<double> v;
     std::vector<uint8_t> ok;  // exists (numbers) or the condition (booleans)
     size_t w = 1;
@@ -25,17 +28,12 @@ using Oks = uint8_t *__restrict;
 using CVals = const double *__restrict;
 using COks = const uint8_t *__restrict;
 
-// Element i of d from elements of a and b, broadcasting a width-1 operand over the slots.
+// f(i, ia, ib) for the m events of every slot of d; a width-1 operand is read at slot 0.
 template <class F>
 L1EMU_AI void binary(size_t w, size_t wa, size_t wb, size_t m, F f) {
-    if (wa == w && wb == w) {
-        for (size_t i = 0; i < m * w; ++i) f(i, i, i);
-    } else if (wa == w) {
-        for (size_t e = 0; e < m; ++e)
-            for (size_t j = 0; j < w; ++j) f(e * w + j, e * w + j, e);
-    } else {
-        for (size_t e = 0; e < m; ++e)
-            for (size_t j = 0; j < w; ++j) f(e * w + j, e, e * w + j);
+    for (size_t j = 0; j < w; ++j) {
+        const size_t o = j * kBlock, oa = wa == 1 ? 0 : o, ob = wb == 1 ? 0 : o;
+        for (size_t e = 0; e < m; ++e) f(o + e, oa + e, ob + e);
     }
 }
 
@@ -61,35 +59,40 @@ L1EMU_AI void arith(Reg &d, const Reg &a, const Reg &b, size_t m, Op op, bool di
     });
 }
 
-// Slot values of field f for events [e0, e0 + m): value attr c of slot j, and whether the slot exists.
+// Slots [j0, j0 + nj) of field x (cap slots of `width` values per event) for events [e0, e0 + m): value
+// attr c, and whether the slot exists (its pt > 0), into register slots 0..nj-1.
 template <class T>
 L1EMU_AI void slots(const T *__restrict x, size_t cap, size_t width, size_t e0, size_t m, size_t j0, size_t nj,
                     size_t c, Vals v, Oks ok) {
-    for (size_t e = 0; e < m; ++e)
-        for (size_t j = 0; j < nj; ++j) {
-            const T *s = x + ((e0 + e) * cap + j0 + j) * width;
-            v[e * nj + j] = double(s[c]);
-            ok[e * nj + j] = s[0] > 0;
+    const size_t stride = cap * width;  // between events
+    for (size_t j = 0; j < nj; ++j) {
+        const T *s = x + e0 * stride + (j0 + j) * width;
+        for (size_t e = 0; e < m; ++e) {
+            v[j * kBlock + e] = double(s[e * stride + c]);
+            ok[j * kBlock + e] = s[e * stride] > 0;
         }
+    }
 }
 
+// Number (or pt sum) of the existing slots where cond holds; the sum in slot order per event, as the
+// reference adds them (slot loop outside, events vectorized inside).
 template <class T>
 L1EMU_AI void count_ht(const T *__restrict x, size_t cap, size_t width, size_t e0, size_t m, const Reg *cond, bool ht,
                        Reg &d) {
     Vals dv = d.v.data();
     Oks dk = d.ok.data();
     COks ck = cond ? cond->ok.data() : nullptr;
-    const size_t cw = cond ? cond->w : 0;
-    for (size_t e = 0; e < m; ++e) {
-        double count = 0.0, sum = 0.0;  // in slot order
-        for (size_t j = 0; j < cap; ++j) {
-            const double pt = double(x[((e0 + e) * cap + j) * width]);
-            const bool sel = (pt > 0) & (!ck || ck[e * cw + (cw == 1 ? 0 : j)]);
-            count += sel;
-            sum += sel ? pt : 0.0;
+    const size_t cw = cond ? cond->w : 0, stride = cap * width;
+    std::fill_n(dv, m, 0.0);
+    std::fill_n(dk, m, uint8_t(1));
+    for (size_t j = 0; j < cap; ++j) {
+        const T *s = x + e0 * stride + j * width;
+        COks cj = ck ? ck + (cw == 1 ? 0 : j * kBlock) : nullptr;
+        for (size_t e = 0; e < m; ++e) {
+            const double pt = double(s[e * stride]);
+            const bool sel = (pt > 0) & (!cj || cj[e]);
+            dv[e] += ht ? (sel ? pt : 0.0) : double(sel);
         }
-        dv[e] = ht ? sum : count;
-        dk[e] = 1;
     }
 }
 
@@ -99,11 +102,15 @@ L1EMU_AI void run_block(const CutProgram &p, const std::vector<CutField> &fields
         Reg &d = regs[size_t(in.dst)];
         const size_t w = d.w;
         switch (in.op) {
-            case CutOp::Num:
-                std::fill_n(d.v.begin(), m * w, p.constants[size_t(in.a)]);
-                std::fill_n(d.ok.begin(), m * w, 1);
+            case CutOp::Num:  // width 1 (the compiler's constants)
+                for (size_t j = 0; j < w; ++j) {
+                    std::fill_n(d.v.begin() + ptrdiff_t(j * kBlock), m, p.constants[size_t(in.a)]);
+                    std::fill_n(d.ok.begin() + ptrdiff_t(j * kBlock), m, 1);
+                }
                 break;
-            case CutOp::Bool: std::fill_n(d.ok.begin(), m * w, uint8_t(in.a != 0)); break;
+            case CutOp::Bool:
+                for (size_t j = 0; j < w; ++j) std::fill_n(d.ok.begin() + ptrdiff_t(j * kBlock), m, uint8_t(in.a != 0));
+                break;
             case CutOp::Seed: {
                 const bool *__restrict sd = seeds[size_t(in.a)] + e0;
                 Oks dk = d.ok.data();
@@ -164,7 +171,7 @@ L1EMU_AI void run_block(const CutProgram &p, const std::vector<CutField> &fields
             case CutOp::Not: {
                 COks ak = regs[size_t(in.a)].ok.data();
                 Oks dk = d.ok.data();
-                for (size_t i = 0; i < m * w; ++i) dk[i] = !ak[i];
+                binary(w, w, w, m, [&](size_t i, size_t ia, size_t) { dk[i] = !ak[ia]; });
                 break;
             }
             case CutOp::Neg:
@@ -175,9 +182,9 @@ L1EMU_AI void run_block(const CutProgram &p, const std::vector<CutField> &fields
                 Vals dv = d.v.data();
                 Oks dk = d.ok.data();
                 if (in.op == CutOp::Neg)
-                    for (size_t i = 0; i < m * w; ++i) dk[i] = ak[i], dv[i] = -av[i];
+                    binary(w, w, w, m, [&](size_t i, size_t ia, size_t) { dk[i] = ak[ia], dv[i] = -av[ia]; });
                 else
-                    for (size_t i = 0; i < m * w; ++i) dk[i] = ak[i], dv[i] = std::fabs(av[i]);
+                    binary(w, w, w, m, [&](size_t i, size_t ia, size_t) { dk[i] = ak[ia], dv[i] = std::fabs(av[ia]); });
                 break;
             }
             case CutOp::Count:
