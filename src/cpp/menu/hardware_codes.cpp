@@ -24,18 +24,20 @@ constexpr size_t kBlock = 256;      // values checked, then coded, at a time (br
 
 L1EMU_AI bool has_phi_code(double x, double lsb) { return std::fabs(std::nearbyint(x / lsb)) < kPhiMax; }
 
-// Codes of values x[i * xs] into c[i * cs]; false (nothing trusted) when one of them has no code.
+// Codes of values x[i * xs] into c[i * cs]; false (nothing trusted) when one of them has no code. One
+// branch-free pass: a value without a code is coded 0 (no undefined conversion) and flags the block.
 template <class T, bool Floor>
 L1EMU_AI bool linear_block(const T *x, size_t n, size_t xs, const LinearUnit &u, int32_t *c, size_t cs) {
-    bool ok = true;
-    for (size_t i = 0; i < n; ++i) ok &= !std::isnan(x[i * xs]);  // +-inf saturate
-    if (!ok) return false;
     const double lo = double(u.lo), hi = double(u.hi);
+    unsigned bad = 0;
     for (size_t i = 0; i < n; ++i) {
-        const double s = double(x[i * xs]) / u.lsb;  // np.floor(x / lsb + 1e-9) or np.rint(x / lsb)
-        c[i * cs] = int32_t(std::clamp(Floor ? std::floor(s + 1e-9) : std::nearbyint(s), lo, hi));
+        const double y = double(x[i * xs]), s = y / u.lsb;  // np.floor(x / lsb + 1e-9) or np.rint(x / lsb)
+        const bool nan = std::isnan(y);  // +-inf saturate
+        bad |= unsigned(nan);
+        const double code = std::clamp(Floor ? std::floor(s + 1e-9) : std::nearbyint(s), lo, hi);
+        c[i * cs] = int32_t(nan ? 0.0 : code);
     }
-    return true;
+    return !bad;
 }
 
 template <class T>
@@ -45,17 +47,18 @@ L1EMU_AI bool linear_block(const T *x, size_t n, size_t xs, const LinearUnit &u,
 
 template <class T>
 L1EMU_AI bool phi_block(const T *x, size_t n, size_t xs, double lsb, int64_t period, int32_t *c, size_t cs) {
-    bool ok = true;
-    for (size_t i = 0; i < n; ++i) ok &= has_phi_code(double(x[i * xs]), lsb);
-    if (!ok) return false;
     const double p = double(period);
+    unsigned bad = 0;
     for (size_t i = 0; i < n; ++i) {  // rint(phi / lsb) mod period, exact in double below kPhiMax
-        const double r = std::nearbyint(double(x[i * xs]) / lsb);
+        double r = std::nearbyint(double(x[i * xs]) / lsb);
+        const bool coded = std::fabs(r) < kPhiMax;  // false for NaN and inf
+        bad |= unsigned(!coded);
+        r = coded ? r : 0.0;
         double m = r - p * std::floor(r / p);
         m = m < 0 ? m + p : m;
         c[i * cs] = int32_t(m >= p ? m - p : m);
     }
-    return true;
+    return !bad;
 }
 
 // Objects of `width` values: pt first, phi last, eta between when given. An empty slot (pt code 0) codes 0.

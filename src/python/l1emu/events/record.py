@@ -244,8 +244,8 @@ def l1_objects_57(chunk, dtype=np.float32):
 
     The codes of ``to_hardware`` (uGT conventions: phi unsigned, 0..143 calo, 0..575 muon); MET's eta
     is 0. This is the input layout of the CMS / ADC2021 anomaly-detection models."""
-    rows = np.zeros((len(chunk["met"]), 57), np.int32)
-    for name, column in L1_OBJECTS_57:  # each field's codes written straight into its columns
+    rows = np.empty((len(chunk["met"]), 57), np.int32)
+    for name, column in L1_OBJECTS_57:  # each field's codes written straight into its columns (all 57)
         _object_codes(chunk, name, _core.object_rows, rows, column)
     return rows if np.dtype(dtype) == np.int32 else rows.astype(dtype)
 
