@@ -199,6 +199,12 @@ def test_hardware_codes_equal_the_numpy_definition(dtype):
         record.to_hardware({"jet": bad}, "jet")
     with pytest.raises(EventFileError, match="element 1 is nan"):
         record.digitize(np.array([1.0, np.nan], dtype), record.HARDWARE_UNITS["jet"]["pt"])
+    # the 57-input rows name the same element, also past the first block of events they code at a time
+    chunk = {"met": np.zeros((200, 2), dtype), "egamma": np.zeros((200, 4, 3), dtype),
+             "muon": np.zeros((200, 4, 3), dtype), "jet": np.zeros((200, 10, 3), dtype)}
+    chunk["muon"][150, 1, 2] = np.nan
+    with pytest.raises(EventFileError, match=r"field 'muon': element 1805 is nan"):
+        record.l1_objects_57(chunk)
 
 
 @pytest.mark.parametrize("name, n", [("jet", 144), ("egamma", 144), ("met", 144), ("muon", 576)])
