@@ -574,12 +574,16 @@ def _iter_h5(path, n, names, chunk_size, skip=0):
     except OSError as exc:
         raise EventFileError(f"{path!r} is truncated or corrupt and cannot be read as HDF5 ({_first_line(exc)})") from None
     with f:
+        datasets = {}  # opened once: a dataset's chunk cache lives as long as its handle (a chunk straddling
+        # two reads is then read and checksummed once, not once per read)
         for start in range(skip * chunk_size, n, chunk_size):
             stop = min(start + chunk_size, n)
             out = {}
             for name in names:
                 try:
-                    out[name] = f[name][start:stop]
+                    if name not in datasets:
+                        datasets[name] = f[name]
+                    out[name] = datasets[name][start:stop]
                 except (OSError, RuntimeError, ValueError) as exc:
                     raise _corrupt(path, name, start, stop, exc) from None
             yield out
