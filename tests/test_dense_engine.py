@@ -205,6 +205,40 @@ def test_input_quantization_is_exact():
         assert int(np.sum(got != want)) == 0, (spec, X[got != want][:5], got[got != want][:5], want[got != want][:5])
 
 
+def test_float32_inputs_are_exact():
+    """float32 arrays go to the input cast as they are (mac::from_floats, no float64 copy): on every LSB, ties,
+    rails and beyond, float32 subnormals, signed zeros, 1e38 and non-finite values, for every mode, the codes equal
+    ap_fixed's on the exact values, and each model's outputs equal those of the array's float64 copy (a NaN named
+    at the same event)."""
+    rng = np.random.default_rng(4)
+    for spec in ("fixed<16,6>", "fixed<16,6,RND,SAT>", "ufixed<8,3,RND_CONV,SAT>", "fixed<10,4,RND_ZERO,SAT_SYM>",
+                 "fixed<12,2,RND_INF,SAT_ZERO>", "fixed<9,-2,RND_MIN_INF,WRAP>", "fixed<20,24,TRN_ZERO,SAT>",
+                 "fixed<40,10,RND_CONV,WRAP>", "fixed<64,20,RND>"):
+        s = l1emu.Spec(spec)
+        lsb = 2.0 ** -s.frac
+        k = rng.integers(-2 ** min(s.width + 1, 22), 2 ** min(s.width + 1, 22), 3000).astype(np.float64)
+        X = np.concatenate([k * lsb, (k + 0.5) * lsb, (k + 0.25) * lsb, (k - 0.75) * lsb,
+                            rng.normal(0, 2.0 ** (s.integer + 1), 3000),
+                            [0.0, -0.0, 1e-45, -1e-45, 1e-40, 1e38, -1e38, 2.0 ** 70, 2.0 ** (61 - s.frac)]])
+        X32 = X.astype(np.float32)
+        got = l1emu.quantize(X32, spec)
+        want = np.array([_exact_code(float(x), s) for x in X32], dtype=np.int64)
+        assert int(np.sum(got != want)) == 0, (spec, X32[got != want][:5], got[got != want][:5], want[got != want][:5])
+        special = np.array([np.nan, np.inf, -np.inf], dtype=np.float32)
+        np.testing.assert_array_equal(l1emu.quantize(special, spec, check_finite=False),
+                                      l1emu.quantize(special.astype(np.float64), spec, check_finite=False))
+    models = os.path.join(os.path.dirname(__file__), "..", "models")
+    for name in ("jet_tagger", "ad_vae_kl", "deepsets", "cicada", "jet_bdt"):
+        emu = l1emu.load(os.path.join(models, f"{name}.l1emu"))
+        X32 = rng.normal(0, 3, (3000, *emu.input_shape)).astype(np.float32)
+        X32.reshape(len(X32), -1)[::7, 0] = np.float32(2.0 ** -140)  # a float32 subnormal
+        for got, want in zip(np.atleast_1d(emu.predict_raw(X32)), np.atleast_1d(emu.predict_raw(X32.astype(np.float64)))):
+            np.testing.assert_array_equal(got, want, err_msg=name)
+        X32.reshape(len(X32), -1)[1234, 3] = np.nan
+        with pytest.raises(l1emu.L1emuError, match=r"first at event 1234, input 3"):
+            emu.predict(X32)
+
+
 def test_code_values_are_exact():
     """The vectorized code -> float64 conversion (mac::to_doubles: l1emu.to_double and every predict) equals the
     value of each code rounded once to float64 (exact below 2^53), on rails, zero, +-1 LSB and random codes of

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <optional>
 #include <tuple>
+#include <type_traits>
 #include <stdexcept>
 
 #include "../fixed/fixed.h"
@@ -28,17 +29,34 @@ using F64Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
 std::vector<int64_t> to_vec(const I64Array &a) { return std::vector<int64_t>(a.data(), a.data() + a.size()); }
 
-py::array_t<int64_t> quantize_doubles(const F64Array &x, const std::string &spec) {
+// f(values) with x as a C-contiguous float32 array if it is float32, else as float64 (np.asarray(x, np.float64)).
+template <class F>
+auto with_values(const py::array &x, F &&f) {
+    auto typed = [&](auto a) {
+        if (!a) throw std::invalid_argument("expected an array of numbers");
+        return f(a);
+    };
+    if (py::isinstance<py::array_t<float>>(x)) return typed(py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(x));
+    return typed(F64Array::ensure(x));
+}
+
+// x: float32 values as they are, anything else as float64.
+py::array_t<int64_t> quantize_values(const py::array &values, const std::string &spec) {
     const Spec s = fixed::parse_spec(spec);
-    py::array_t<int64_t> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
-    const double *src = x.data();
-    int64_t *dst = out.mutable_data();
-    const size_t n = size_t(x.size());
-    {
-        py::gil_scoped_release release;
-        layers::mac::from_doubles(src, n, s, dst);
-    }
-    return out;
+    return with_values(values, [&](const auto &x) {
+        py::array_t<int64_t> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+        const auto *src = x.data();
+        int64_t *dst = out.mutable_data();
+        const size_t n = size_t(x.size());
+        {
+            py::gil_scoped_release release;
+            if constexpr (std::is_same_v<std::remove_cv_t<std::remove_pointer_t<decltype(src)>>, float>)
+                layers::mac::from_floats(src, n, s, dst);
+            else
+                layers::mac::from_doubles(src, n, s, dst);
+        }
+        return out;
+    });
 }
 
 py::array_t<double> codes_to_doubles(const I64Array &c, const std::string &spec) {
@@ -71,17 +89,6 @@ py::array_t<double> ugt_shift(const py::array &x, const I64Array &offsets, const
     };
     if (py::isinstance<py::array_t<int32_t>>(x)) return run(py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(x));
     return run(F64Array::ensure(x));
-}
-
-// f(values) with x as a C-contiguous float32 array if it is float32, else as float64 (np.asarray(x, np.float64)).
-template <class F>
-auto with_values(const py::array &x, F &&f) {
-    auto typed = [&](auto a) {
-        if (!a) throw std::invalid_argument("expected an array of numbers");
-        return f(a);
-    };
-    if (py::isinstance<py::array_t<float>>(x)) return typed(py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(x));
-    return typed(F64Array::ensure(x));
 }
 
 // Hardware codes of float32 values as float32, of anything else as float64, into int32 codes of the input's
@@ -192,7 +199,8 @@ struct NonFiniteInput : std::runtime_error {
 };
 
 // Events of a batch call, checked against the model's input size.
-size_t checked_events(const graph::Model &m, const F64Array &x) {
+template <class Array>
+size_t checked_events(const graph::Model &m, const Array &x) {
     const size_t n_in = m.tensor(0).size;
     if (x.ndim() != 2 || size_t(x.shape(1)) != n_in)
         throw std::invalid_argument("expected inputs of shape (n_events, " + std::to_string(n_in) + ")");
@@ -212,46 +220,53 @@ std::vector<py::array_t<T>> output_arrays(const graph::Model &m, const std::vect
 }
 
 // The run saw a NaN or inf input: name the first one.
-[[noreturn]] void throw_non_finite(const graph::Model &m, const F64Array &x) {
+template <class Array>
+[[noreturn]] void throw_non_finite(const graph::Model &m, const Array &x) {
     const size_t n_in = m.tensor(0).size;
-    const double *v = x.data();
+    const auto *v = x.data();
     size_t k = 0;
     const size_t total = size_t(x.size());
     while (k + 1 < total && std::isfinite(v[k])) ++k;
     throw NonFiniteInput(k / n_in, k % n_in);
 }
 
-std::vector<py::array_t<int64_t>> run(const graph::Model &m, const F64Array &x, int threads, bool all_tensors,
+// x: float32 values as they are (no float64 copy: half the memory traffic), anything else as float64.
+std::vector<py::array_t<int64_t>> run(const graph::Model &m, const py::array &values, int threads, bool all_tensors,
                                       bool check_finite) {
-    const size_t n = checked_events(m, x);
-    std::vector<int> ids = m.outputs();
-    if (all_tensors) {
-        ids.clear();
-        for (size_t i = 0; i < m.n_tensors(); ++i) ids.push_back(int(i));
-    }
-    std::vector<int64_t *> ptrs;
-    auto outs = output_arrays(m, ids, n, ptrs);
-    bool non_finite;
-    {
-        py::gil_scoped_release release;
-        non_finite = m.run(x.data(), n, ptrs, threads, all_tensors);
-    }
-    if (non_finite && check_finite) throw_non_finite(m, x);
-    return outs;
+    return with_values(values, [&](const auto &x) {
+        const size_t n = checked_events(m, x);
+        std::vector<int> ids = m.outputs();
+        if (all_tensors) {
+            ids.clear();
+            for (size_t i = 0; i < m.n_tensors(); ++i) ids.push_back(int(i));
+        }
+        std::vector<int64_t *> ptrs;
+        auto outs = output_arrays(m, ids, n, ptrs);
+        bool non_finite;
+        {
+            py::gil_scoped_release release;
+            non_finite = m.run(x.data(), n, ptrs, threads, all_tensors);
+        }
+        if (non_finite && check_finite) throw_non_finite(m, x);
+        return outs;
+    });
 }
 
 // The model outputs as float64 values, converted per block by the worker threads (no int64 arrays in between).
-std::vector<py::array_t<double>> run_values(const graph::Model &m, const F64Array &x, int threads, bool check_finite) {
-    const size_t n = checked_events(m, x);
-    std::vector<double *> ptrs;
-    auto outs = output_arrays(m, m.outputs(), n, ptrs);
-    bool non_finite;
-    {
-        py::gil_scoped_release release;
-        non_finite = m.run_values(x.data(), n, ptrs, threads);
-    }
-    if (non_finite && check_finite) throw_non_finite(m, x);
-    return outs;
+std::vector<py::array_t<double>> run_values(const graph::Model &m, const py::array &values, int threads,
+                                            bool check_finite) {
+    return with_values(values, [&](const auto &x) {
+        const size_t n = checked_events(m, x);
+        std::vector<double *> ptrs;
+        auto outs = output_arrays(m, m.outputs(), n, ptrs);
+        bool non_finite;
+        {
+            py::gil_scoped_release release;
+            non_finite = m.run_values(x.data(), n, ptrs, threads);
+        }
+        if (non_finite && check_finite) throw_non_finite(m, x);
+        return outs;
+    });
 }
 
 py::object bits_or_none(int b) { return b == fixed::SiteStats::kMissing ? py::none() : py::object(py::int_(b)); }
@@ -344,8 +359,8 @@ PYBIND11_MODULE(_core, mod) {
         .def("__str__", &fixed::spec_name)
         .def("__repr__", [](const Spec &s) { return "Spec('" + fixed::spec_name(s) + "')"; });
 
-    mod.def("quantize", &quantize_doubles, py::arg("x"), py::arg("spec"),
-            "Codes of float64 values assigned to the given type (ap_fixed's double constructor).");
+    mod.def("quantize", &quantize_values, py::arg("x"), py::arg("spec"),
+            "Codes of float32 or float64 values assigned to the given type (ap_fixed's double constructor).");
     mod.def("to_double", &codes_to_doubles, py::arg("codes"), py::arg("spec"),
             "float64 values of codes (ap_fixed's to_double).");
 
@@ -479,7 +494,7 @@ PYBIND11_MODULE(_core, mod) {
              "[output codes of the audited run]).")
         .def(
             "run",
-            [](const graph::Model &m, const F64Array &x, int threads, bool check_finite) {
+            [](const graph::Model &m, const py::array &x, int threads, bool check_finite) {
                 return run(m, x, threads, false, check_finite);
             },
             py::arg("x"), py::arg("threads") = 0, py::arg("check_finite") = false)
@@ -487,7 +502,7 @@ PYBIND11_MODULE(_core, mod) {
              "The outputs as float64 values (predict), converted per block.")
         .def(
             "run_all",
-            [](const graph::Model &m, const F64Array &x, int threads, bool check_finite) {
+            [](const graph::Model &m, const py::array &x, int threads, bool check_finite) {
                 return run(m, x, threads, true, check_finite);
             },
             py::arg("x"), py::arg("threads") = 0, py::arg("check_finite") = false);

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 
 namespace l1emu::graph {
 
@@ -81,7 +82,8 @@ const TensorInfo &Model::tensor(int id) const {
     return tensors_[size_t(id)];
 }
 
-bool Model::run_block(const double *x, size_t n, Buffers &buf, bool own, SiteTable *stats) const {
+template <typename Real>
+bool Model::run_block(const Real *x, size_t n, Buffers &buf, bool own, SiteTable *stats) const {
     const TensorInfo &in = tensors_[0];
     int64_t *q = buf[0].data();  // tensor 0 is slot 0
     bool non_finite = false;
@@ -90,12 +92,16 @@ bool Model::run_block(const double *x, size_t n, Buffers &buf, bool own, SiteTab
         for (size_t k = 0, total = n * in.size; k < total; ++k) {
             int64_t man;
             int frac;
-            fixed::double_parts(x[k], man, frac);
+            const double xk = double(x[k]);
+            fixed::double_parts(xk, man, frac);
             q[k] = cast(0, man, frac, in.spec);
-            non_finite |= !std::isfinite(x[k]);
+            non_finite |= !std::isfinite(xk);
         }
     } else {
-        non_finite = layers::mac::from_doubles(x, n * in.size, in.spec, q);
+        if constexpr (std::is_same_v<Real, float>)
+            non_finite = layers::mac::from_floats(x, n * in.size, in.spec, q);
+        else
+            non_finite = layers::mac::from_doubles(x, n * in.size, in.spec, q);
     }
     // own: every tensor in its own buffer, every layer run (the audit counts identity layers' casts too).
     const auto at = [&](size_t t) { return buf[own ? t : slot_[t]].data(); };
@@ -144,7 +150,8 @@ void Model::each_block(size_t n, int threads, bool own, const BlockTask &task) c
     parallel_for(n_blocks, n_threads - 1, run_one);
 }
 
-bool Model::run_into(const double *x, size_t n, const std::vector<int> &ids, int threads, bool own,
+template <typename Real>
+bool Model::run_into(const Real *x, size_t n, const std::vector<int> &ids, int threads, bool own,
                      const OutputSink &write) const {
     std::atomic<bool> non_finite{false};
     each_block(n, threads, own, [&](size_t start, size_t m, Buffers &buf) {
@@ -157,7 +164,8 @@ bool Model::run_into(const double *x, size_t n, const std::vector<int> &ids, int
     return non_finite;
 }
 
-bool Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const {
+template <typename Real>
+bool Model::run(const Real *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const {
     const std::vector<int> ids = [&] {
         if (!all_tensors) return outputs_;
         std::vector<int> all(tensors_.size());
@@ -171,7 +179,8 @@ bool Model::run(const double *x, size_t n, const std::vector<int64_t *> &outs, i
     });
 }
 
-bool Model::run_values(const double *x, size_t n, const std::vector<double *> &outs, int threads) const {
+template <typename Real>
+bool Model::run_values(const Real *x, size_t n, const std::vector<double *> &outs, int threads) const {
     if (outs.size() != outputs_.size()) throw std::invalid_argument("wrong number of output buffers");
     return run_into(x, n, outputs_, threads, false, [&](size_t k, size_t start, size_t m, const int64_t *codes) {
         const TensorInfo &t = tensors_[size_t(outputs_[k])];
@@ -199,5 +208,10 @@ Model::SiteTable Model::audit(const double *x, size_t n, int threads, const std:
     });
     return total;
 }
+
+template bool Model::run(const double *, size_t, const std::vector<int64_t *> &, int, bool) const;
+template bool Model::run(const float *, size_t, const std::vector<int64_t *> &, int, bool) const;
+template bool Model::run_values(const double *, size_t, const std::vector<double *> &, int) const;
+template bool Model::run_values(const float *, size_t, const std::vector<double *> &, int) const;
 
 }  // namespace l1emu::graph

@@ -27,11 +27,14 @@ class Model {
     const std::vector<int> &outputs() const { return outputs_; }
     const std::vector<std::unique_ptr<Layer>> &layers() const { return layers_; }
 
-    // x: [n x n_inputs] doubles. outs[k]: [n x size] codes of output k (or of every tensor if all_tensors).
+    // x: [n x n_inputs] values, Real = double or float (each float widened exactly: the codes of its double).
+    // outs[k]: [n x size] codes of output k (or of every tensor if all_tensors).
     // Returns whether some input was NaN or infinite (noticed by the input cast itself: no extra pass).
-    bool run(const double *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const;
+    template <typename Real>
+    bool run(const Real *x, size_t n, const std::vector<int64_t *> &outs, int threads, bool all_tensors) const;
     // The same run with the outputs written as float64 values (ap_fixed's to_double) instead of codes.
-    bool run_values(const double *x, size_t n, const std::vector<double *> &outs, int threads) const;
+    template <typename Real>
+    bool run_values(const Real *x, size_t n, const std::vector<double *> &outs, int threads) const;
 
     // Precision audit of n events: every layer on its scalar reference path with each cast recorded.
     // Result [0]: the input cast (one site), [l + 1]: layer l's sites (Layer::sites()). Statistics are
@@ -43,7 +46,8 @@ class Model {
    private:
     using Buffers = std::vector<std::vector<int64_t>>;
     // own: every tensor in buffer [tensor id] (audit, all tensors); else the planned slots (plan_slots).
-    bool run_block(const double *x, size_t n, Buffers &buf, bool own, SiteTable *stats) const;
+    template <typename Real>
+    bool run_block(const Real *x, size_t n, Buffers &buf, bool own, SiteTable *stats) const;
     // task(start, m, buf): events [start, start + m) of one block, with the thread's block buffers.
     using BlockTask = std::function<void(size_t, size_t, Buffers &)>;
     void each_block(size_t n, int threads, bool own, const BlockTask &task) const;
@@ -51,7 +55,8 @@ class Model {
 
     // write(k, start, m, codes): output k of events [start, start + m) from the block's codes.
     using OutputSink = std::function<void(size_t, size_t, size_t, const int64_t *)>;
-    bool run_into(const double *x, size_t n, const std::vector<int> &ids, int threads, bool own,
+    template <typename Real>
+    bool run_into(const Real *x, size_t n, const std::vector<int> &ids, int threads, bool own,
                   const OutputSink &write) const;
 
     std::vector<TensorInfo> tensors_;

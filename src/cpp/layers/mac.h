@@ -56,6 +56,8 @@ void affine_requant(const int64_t *x, size_t n_events, size_t size, const int64_
 // outside +-2^62 LSBs, near-zero subnormal-range values and non-finite ones take the scalar routine.
 // Returns whether some x[k] was NaN or infinite (its code is ap_fixed's; callers that reject those report them).
 bool from_doubles(const double *x, size_t n, const Spec &s, int64_t *y);
+// The same on float values (each widened to double, exactly): the codes of the array's float64 copy.
+bool from_floats(const float *x, size_t n, const Spec &s, int64_t *y);
 // y[k] = fixed::to_double(x[k], s) (ap_fixed's to_double) for k < n: one exact multiply by 2^-frac per code
 // (vectorized) where every code is below 2^53 and the power of two is normal, the scalar routine otherwise.
 void to_doubles(const int64_t *x, size_t n, const Spec &s, double *y);

@@ -198,7 +198,7 @@ def _nn_anchors(emu, X, size, repeats, hls_model, keras_model, tf_batch):
 
         f = tf.function(lambda x: keras_model(x, training=False), jit_compile=True)
         chunk = 64 * tf_batch
-        chunks = [tf.constant(X[i:i + chunk].astype(np.float32)) for i in range(0, len(X), chunk)]
+        chunks = [tf.constant(X[i:i + chunk]) for i in range(0, len(X), chunk)]
         for c in {c.shape[0]: c for c in chunks}.values():
             f(c)  # compile each shape once, outside the timing
         return _timed(lambda: [f(c).numpy() for c in chunks])
@@ -244,12 +244,13 @@ def _nn_workload(ctx, name, description, build, make_inputs, tf_batch=4096):
     return res
 
 
+# Inputs are float32, as detector data and TF models are: every engine is handed the same array.
 def _normal(shape, scale=2.0):
-    return lambda n, rng: rng.normal(0, scale, (n, *shape))
+    return lambda n, rng: rng.normal(0, scale, (n, *shape)).astype(np.float32)
 
 
 def _images(n, rng):
-    return rng.uniform(0, 4, (n, 40, 40, 1)) * (rng.random((n, 40, 40, 1)) < 0.5)
+    return (rng.uniform(0, 4, (n, 40, 40, 1)) * (rng.random((n, 40, 40, 1)) < 0.5)).astype(np.float32)
 
 
 def _converted(ctx, keras_model, project, cfg, io_type):

@@ -70,7 +70,10 @@ class Emulator:
         if not ok:
             raise L1emuError(f"inputs have shape {X.shape}; expected (n_events, {', '.join(map(str, self.input_shape))})"
                              + (f" or (n_events, {self._n_in})" if len(self.input_shape) > 1 else ""))
-        return np.ascontiguousarray(X.reshape(len(X), self._n_in), dtype=np.float64)
+        # float32 stays float32 (the engine widens each value exactly: the codes of its float64 copy, at half
+        # the memory traffic); everything else becomes float64.
+        dtype = np.float32 if X.dtype == np.float32 else np.float64
+        return np.ascontiguousarray(X.reshape(len(X), self._n_in), dtype=dtype)
 
     _NON_FINITE_HINT = "; pass check_finite=False to quantize them as ap_fixed would"
 

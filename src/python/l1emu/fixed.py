@@ -31,7 +31,9 @@ def quantize(x, precision, check_finite=True) -> np.ndarray:
     codes ap_fixed's bit manipulation gives them (what ``predict(X, check_finite=False)`` uses)."""
     spec = str(parse_precision(precision))
     try:
-        x = np.asarray(x, dtype=np.float64)
+        x = np.asarray(x)  # float32 stays float32: each value is widened exactly, as its float64 copy would be
+        if x.dtype != np.float32:
+            x = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise L1emuError(f"quantize: values must be real numbers ({err})") from None
     if check_finite and not np.isfinite(x).all():
